@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs'
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
+import { parseDocument } from 'yaml'
+import { FlinkGuardError } from '../errors.js'
+import { resolveReferences } from './references.js'
+import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
+
+/** A config that failed validation; `problems` holds every message, each naming its key path. */
+export class ConfigError extends FlinkGuardError {
+  readonly problems: readonly string[]
+
+  constructor(source: string, problems: readonly string[]) {
+    super('FG_ERR_CONFIG_INVALID', {
+      message: `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n  - ${problems.join('\n  - ')}`,
+    })
+    this.problems = problems
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: Readonly<Config>
+  /** Key paths filled from `${env:…}`/`${file:…}` references, masked when printed. */
+  readonly secretPaths: ReadonlySet<string>
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    throw new FlinkGuardError('FG_ERR_CONFIG_UNREADABLE', { message: `${file}: cannot read (${reason})`, cause: err })
+  }
+  return parseConfig(text, file, env)
+}
+
+/** Parses YAML text, then validates it as `validateConfig` does. */
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`),
+    )
+  }
+  const raw = document.toJS() ?? {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, ['the file must be a YAML mapping of keys (listen:, upstream:, …)'])
+  }
+
+  return validateConfig(raw, source, env)
+}
+
+/** Resolves references, applies defaults and validates a config object, reporting every problem at once. */
+export function validateConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const { value, problems, secretPaths } = resolveReferences(raw, env)
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
+  problems.push(...schemaProblems(withDefaults))
+  if (problems.length === 0) problems.push(...semanticProblems(withDefaults as Config))
+  if (problems.length > 0) throw new ConfigError(source, problems)
+
+  return { config: deepFreeze(withDefaults as Config), secretPaths }
+}
+
+function schemaProblems(value: unknown): string[] {
+  const seen = new Set<string>()
+  const problems: string[] = []
+  for (const error of Value.Errors(ConfigSchema, value)) {
+    const key = dotted(error.path)
+    // One message per key: a missing key also fails its type check, and that second message adds nothing.
+    if (seen.has(key)) continue
+    seen.add(key)
+    problems.push(describe(key, error))
+  }
+  return problems
+}
+
+function describe(key: string, error: ValueError): string {
+  const got = `, got ${JSON.stringify(error.value)}`
+  const schema = error.schema as { minimum?: number; maximum?: number }
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return `"${key}" is not a known key`
+    case ValueErrorType.ObjectRequiredProperty:
+      return `"${key}" is required`
+    case ValueErrorType.Integer:
+      return `"${key}" must be a whole number${got}`
+    case ValueErrorType.IntegerMinimum:
+      return `"${key}" must be at least ${schema.minimum}${got}`
+    case ValueErrorType.IntegerMaximum:
+      return `"${key}" must be at most ${schema.maximum}${got}`
+    case ValueErrorType.String:
+      return `"${key}" must be a string${got}`
+    case ValueErrorType.StringMinLength:
+      return `"${key}" must not be empty`
+    case ValueErrorType.Object:
+      return `"${key}" must be a mapping of keys${got}`
+    case ValueErrorType.Boolean:
+      return `"${key}" must be true or false${got}`
+    case ValueErrorType.Array:
+      return `"${key}" must be a list${got}`
+    default:
+      return `"${key}" ${error.message.replace(/^Expected/, 'must be')}${got}`
+  }
+}
+
+function semanticProblems(config: Config): string[] {
+  const problems: string[] = []
+  const url = config.upstream.url
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
+  }
+  if (parsed) {
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      problems.push(`"upstream.url" must not carry credentials, got "${parsed.origin}" with a user name`)
+    }
+    if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
+      problems.push(`"upstream.url" must be an origin without a path or query (Flink serves from /), got "${url}"`)
+    }
+  }
+  if (
+    config.listen.port !== 0 &&
+    config.listen.port === config.admin.port &&
+    config.listen.host === config.admin.host
+  ) {
+    problems.push(`"admin.port" must differ from "listen.port" (both are ${config.listen.port})`)
+  }
+  return problems
+}
+
+/** TypeBox paths are JSON pointers (`/upstream/url`); people read dotted keys (`upstream.url`). */
+function dotted(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : part))
+    .join('.')
+    .replace(/\.\[/g, '[')
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** The effective config with every secret masked: values from references and keys named like secrets. */
+export function maskedConfig(loaded: LoadedConfig): unknown {
+  const mask = (node: unknown, path: string, key: string): unknown => {
+    if (loaded.secretPaths.has(path) || (SECRET_KEY_PATTERN.test(key) && typeof node === 'string')) return '********'
+    if (Array.isArray(node)) return node.map((item, index) => mask(item, `${path}[${index}]`, key))
+    if (node !== null && typeof node === 'object') {
+      return Object.fromEntries(
+        Object.entries(node).map(([childKey, value]) => [
+          childKey,
+          mask(value, path === '' ? childKey : `${path}.${childKey}`, childKey),
+        ]),
+      )
+    }
+    return node
+  }
+  return mask(loaded.config, '', '')
+}

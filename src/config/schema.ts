@@ -1,0 +1,92 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+
+/**
+ * The configuration schema: the one source of the config's shape, its defaults and its TypeScript type.
+ * Every object rejects unknown keys, so a typo is an error, never a silently ignored setting.
+ */
+
+const strictObject = <T extends Parameters<typeof Type.Object>[0]>(properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, description })
+
+const port = (defaultPort: number, description: string) =>
+  Type.Integer({ minimum: 0, maximum: 65_535, default: defaultPort, description })
+
+const milliseconds = (defaultMs: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 86_400_000, default: defaultMs, description })
+
+export const DEFAULT_LISTEN_PORT = 8443
+export const DEFAULT_ADMIN_PORT = 9250
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 60_000
+/** Jar uploads of hundreds of MB are normal for Flink; 2 GiB leaves room without being unbounded. */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: strictObject(
+      {
+        host: Type.String({
+          minLength: 1,
+          default: '127.0.0.1',
+          description: 'Address the proxy listens on. Use 0.0.0.0 in a container so the Service can reach it.',
+        }),
+        port: port(DEFAULT_LISTEN_PORT, 'Port of the proxy listener (0 picks a free port).'),
+      },
+      'The public listener: the only door to Flink.',
+    ),
+    upstream: Type.Object(
+      {
+        url: Type.String({
+          minLength: 1,
+          description: 'Base URL of the Flink REST endpoint, e.g. http://127.0.0.1:8081 (Flink bound to loopback).',
+        }),
+        timeouts: strictObject(
+          {
+            connectMs: milliseconds(DEFAULT_CONNECT_TIMEOUT_MS, 'Time to open a connection to Flink (then 504).'),
+            responseMs: milliseconds(
+              DEFAULT_RESPONSE_TIMEOUT_MS,
+              'Time for Flink to send response headers, and the longest pause within a response body (then 504).',
+            ),
+          },
+          'Upstream timeouts.',
+        ),
+      },
+      { additionalProperties: false, description: 'The Flink REST endpoint behind the proxy.' },
+    ),
+    limits: strictObject(
+      {
+        maxBodyBytes: Type.Integer({
+          minimum: 0,
+          default: DEFAULT_MAX_BODY_BYTES,
+          description: 'Largest request body accepted (413 above it), checked on Content-Length and while streaming.',
+        }),
+      },
+      'Request limits.',
+    ),
+    admin: strictObject(
+      {
+        host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address of the admin listener.' }),
+        port: port(DEFAULT_ADMIN_PORT, 'Port of the admin listener: /healthz and /readyz (0 picks a free port).'),
+      },
+      'The admin listener, kept apart from the public port.',
+    ),
+    shutdown: strictObject(
+      {
+        graceMs: milliseconds(
+          DEFAULT_SHUTDOWN_GRACE_MS,
+          'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are closed.',
+        ),
+      },
+      'Graceful shutdown.',
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type Config = Static<typeof ConfigSchema>
+
+/** Keys whose values are secrets wherever they appear: masked when the effective config is printed. */
+export const SECRET_KEY_PATTERN = /(password|secret|token|passphrase)$/i
+
+export type { TSchema }
