@@ -1,0 +1,39 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { FlinkGuardError } from '../errors.js'
+
+export type Options = NonNullable<ParseArgsConfig['options']>
+
+/** Strict option parsing shared by every command: an unknown or malformed option is a usage error (exit 2). */
+export function parseOptions<T extends Options>(argv: string[], options: T) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values
+  } catch (err) {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: (err as Error).message, cause: err })
+  }
+}
+
+export function portOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', {
+      message: `--${name} must be a port number (0-65535), got "${value}"`,
+    })
+  }
+  return port
+}
+
+/** The config file from `--config`, else FLINK_GUARD_CONFIG. */
+export function configPath(value: string | undefined): string {
+  const file = value ?? process.env.FLINK_GUARD_CONFIG
+  if (file === undefined || file === '') {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', {
+      message: 'no config file: pass --config <file> or set FLINK_GUARD_CONFIG',
+    })
+  }
+  return file
+}

@@ -1,0 +1,62 @@
+import { fileURLToPath } from 'node:url'
+import { loadConfigFile } from '../config/load.js'
+import { FlinkGuardError } from '../errors.js'
+import { loggerOptions } from '../observability/logger.js'
+import { startServer } from '../server.js'
+import { startStandin } from '../standin/server.js'
+import { parseOptions } from './args.js'
+import { onShutdownSignal } from './lifecycle.js'
+
+export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../config/quickstart.yaml', import.meta.url))
+
+export const DEMO_HELP = `Usage: flink-guard demo [--config <file>] [--log-level <level>]
+
+The quick start: runs the Flink REST stand-in on the port of upstream.url and flink-guard in front of
+it, then prints the URL to open and a curl line that works.
+
+Options:
+  --config <file>       the config (default: config/quickstart.yaml)
+  --log-level <level>   (default: warn, so the printed lines stay readable)
+  -h, --help            show this help`
+
+export async function demo(argv: string[]): Promise<number> {
+  const options = parseOptions(argv, { config: { type: 'string' }, 'log-level': { type: 'string' } })
+  if (options.help) {
+    process.stdout.write(`${DEMO_HELP}\n`)
+    return 0
+  }
+  const { config } = loadConfigFile(options.config ?? QUICKSTART_CONFIG)
+  const upstream = new URL(config.upstream.url)
+  if (upstream.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(upstream.hostname)) {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', {
+      message: `the demo runs the stand-in itself, so upstream.url must be http://127.0.0.1:<port>, got ${config.upstream.url}`,
+    })
+  }
+  const standin = await startStandin({ host: '127.0.0.1', port: Number(upstream.port) })
+  const server = await startServer(config, loggerOptions(options['log-level'] ?? 'warn')).catch(
+    async (err) => {
+      await standin.close()
+      throw err
+    },
+  )
+  process.stdout.write(
+    [
+      'flink-guard demo is running.',
+      `  Flink REST stand-in (upstream): ${standin.url}`,
+      `  flink-guard proxy:              ${server.proxyUrl}/`,
+      `  admin (health, readiness):      ${server.adminUrl}/readyz`,
+      '',
+      'Try:',
+      `  curl -s ${server.proxyUrl}/overview`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  )
+  onShutdownSignal(async () => {
+    await server.close()
+    await standin.close()
+    return 0
+  })
+  return new Promise<number>(() => {})
+}

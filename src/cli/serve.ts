@@ -1,0 +1,41 @@
+import { loadConfigFile } from '../config/load.js'
+import { loggerOptions } from '../observability/logger.js'
+import { startServer } from '../server.js'
+import { configPath, parseOptions } from './args.js'
+import { onShutdownSignal } from './lifecycle.js'
+
+export const SERVE_HELP = `Usage: flink-guard serve --config <file> [--log-level <level>]
+
+Starts the proxy and its admin listener from a YAML config file.
+
+Options:
+  --config <file>       the config file (default: $FLINK_GUARD_CONFIG)
+  --log-level <level>   trace, debug, info, warn, error (default: info)
+  -h, --help            show this help
+
+On SIGTERM or SIGINT it stops accepting connections, lets in-flight requests finish for up to
+shutdown.graceMs, then exits 0.`
+
+export async function serve(argv: string[]): Promise<number> {
+  const options = parseOptions(argv, { config: { type: 'string' }, 'log-level': { type: 'string' } })
+  if (options.help) {
+    process.stdout.write(`${SERVE_HELP}\n`)
+    return 0
+  }
+  const { config } = loadConfigFile(configPath(options.config))
+  const server = await startServer(config, loggerOptions(options['log-level'] ?? 'info'))
+  server.proxy.log.info(
+    { proxy: server.proxyUrl, admin: server.adminUrl, upstream: config.upstream.url },
+    'flink-guard started',
+  )
+  onShutdownSignal(async (signal) => {
+    server.proxy.log.info(
+      { signal, graceMs: config.shutdown.graceMs },
+      'shutting down: draining in-flight requests',
+    )
+    const inTime = await server.close()
+    server.proxy.log.info({ drained: inTime }, inTime ? 'stopped' : 'stopped after the grace period')
+    return 0
+  })
+  return new Promise<number>(() => {})
+}

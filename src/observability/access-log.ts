@@ -1,0 +1,29 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/** Bytes already written on the connection when the request arrived; the difference at the end is this response's. */
+const BYTES_WRITTEN_AT_START = Symbol('bytesWrittenAtStart')
+
+type Tracked = FastifyRequest & { [BYTES_WRITTEN_AT_START]?: number }
+
+export function markAccessStart(request: FastifyRequest): void {
+  ;(request as Tracked)[BYTES_WRITTEN_AT_START] = request.raw.socket?.bytesWritten ?? 0
+}
+
+/** One structured line per request: who asked what, what came back, how long and how big. */
+export function logAccess(request: FastifyRequest, reply: FastifyReply): void {
+  const start = (request as Tracked)[BYTES_WRITTEN_AT_START] ?? 0
+  const declaredIn = request.headers['content-length']
+  request.log.info(
+    {
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      bytesIn: declaredIn === undefined ? (request.bodyMeter?.bytes ?? 0) : Number(declaredIn),
+      bytesOut: Math.max(0, (request.raw.socket?.bytesWritten ?? start) - start),
+      remoteAddress: request.ip,
+    },
+    'request completed',
+  )
+}

@@ -1,0 +1,37 @@
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import { replyWithError } from '../error-reply.js'
+import { ERRORS, FlinkGuardError } from '../errors.js'
+import type { CheckResult } from './health.js'
+import type { LoggerOption } from './logger.js'
+
+export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
+
+/**
+ * The admin listener, on its own port so probes and (later) metrics never share the public door.
+ * `/healthz` says the process is alive; `/readyz` says whether it can do its job, and if not, why.
+ */
+export async function buildAdminApp(checks: ReadinessChecks, logger: LoggerOption): Promise<FastifyInstance> {
+  const app = Fastify({ logger, logController: new LogController({ disableRequestLogging: true }) })
+  app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
+  app.setNotFoundHandler((request, reply) =>
+    replyWithError(new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND'), request, reply),
+  )
+
+  app.get('/healthz', async () => ({ status: 'alive' }))
+
+  app.get('/readyz', async (_request, reply) => {
+    const names = Object.keys(checks)
+    const results = await Promise.all(names.map((name) => checks[name]!()))
+    const report = Object.fromEntries(names.map((name, index) => [name, results[index]!]))
+    const failed = names.filter((_name, index) => !results[index]!.ok)
+    if (failed.length === 0) return { status: 'ready', checks: report }
+    const reasons = failed.map((name) => `${name}: ${report[name]!.reason ?? 'failed'}`)
+    return reply.code(503).send({
+      errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${reasons.join('; ')}`],
+      code: 'FG_ERR_ADMIN_NOT_READY',
+      checks: report,
+    })
+  })
+
+  return app
+}

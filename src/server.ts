@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { buildProxyApp } from './app.js'
+import type { Config } from './config/schema.js'
+import { FlinkGuardError } from './errors.js'
+import { buildAdminApp } from './observability/admin-app.js'
+import { checkUpstream } from './observability/health.js'
+import type { LoggerOption } from './observability/logger.js'
+import { createForwarder } from './proxy/forward.js'
+
+export interface RunningServer {
+  readonly proxy: FastifyInstance
+  readonly admin: FastifyInstance
+  /** Base URLs with the ports actually bound (port 0 picks free ones). */
+  readonly proxyUrl: string
+  readonly adminUrl: string
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes what is left.
+   * Resolves `true` when everything finished within the grace period.
+   */
+  close(graceMs?: number): Promise<boolean>
+}
+
+/** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
+export async function startServer(config: Readonly<Config>, logger: LoggerOption): Promise<RunningServer> {
+  const forwarder = createForwarder(config)
+  const proxy = await buildProxyApp(config, { forwarder, logger })
+  const admin = await buildAdminApp({ upstream: () => checkUpstream(forwarder.pool) }, logger)
+
+  try {
+    await proxy.listen({ host: config.listen.host, port: config.listen.port })
+    await admin.listen({ host: config.admin.host, port: config.admin.port })
+  } catch (err) {
+    await Promise.allSettled([proxy.close(), admin.close(), forwarder.close()])
+    const { code, message } = err as { code?: string; message?: string }
+    throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
+      message: `cannot listen: ${code ?? ''} ${message ?? ''}`,
+      cause: err,
+    })
+  }
+
+  const close = async (graceMs = config.shutdown.graceMs): Promise<boolean> => {
+    // Stop accepting and close idle keep-alive connections; in-flight requests run on.
+    const drained = Promise.all([proxy.close(), admin.close()]).then(() => true)
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs)
+    })
+    const inTime = await Promise.race([drained, deadline])
+    clearTimeout(timer)
+    if (!inTime) {
+      proxy.server.closeAllConnections()
+      admin.server.closeAllConnections()
+      await drained
+    }
+    await (inTime ? forwarder.close() : forwarder.pool.destroy())
+    return inTime
+  }
+
+  return { proxy, admin, proxyUrl: urlOf(proxy, 'http'), adminUrl: urlOf(admin, 'http'), close }
+}
+
+function urlOf(app: FastifyInstance, scheme: string): string {
+  const address = app.server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `${scheme}://${host}:${address.port}`
+}
