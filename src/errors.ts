@@ -26,7 +26,7 @@ export const ERRORS = {
   FG_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit' },
   FG_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   FG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
-  FG_ERR_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
+  FG_ERR_REQUEST_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
 
   // Forwarding to Flink
   FG_ERR_UPSTREAM_UNREACHABLE: {
@@ -42,10 +42,10 @@ export const ERRORS = {
 
   // Admin listener
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },
-  FG_ERR_NOT_READY: { status: 503, message: 'flink-guard is not ready' },
+  FG_ERR_ADMIN_NOT_READY: { status: 503, message: 'flink-guard is not ready' },
 
   // Anything unforeseen: the details go to the log, never to the client.
-  FG_ERR_INTERNAL: { status: 500, message: 'Internal proxy error' },
+  FG_ERR_PROXY_INTERNAL: { status: 500, message: 'Internal proxy error' },
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof ERRORS
