@@ -44,6 +44,48 @@ export const ERRORS = {
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },
   FG_ERR_ADMIN_NOT_READY: { status: 503, message: 'flink-guard is not ready' },
 
+  // Authorization
+  // Canonical paths (src/authz/canonical-path.ts, params.ts): an ambiguous path is refused, never guessed.
+  FG_ERR_PATH_NOT_ORIGIN_FORM: {
+    status: 400,
+    message: 'The request target must be a path starting with "/"',
+  },
+  FG_ERR_PATH_TOO_LONG: { status: 400, message: 'The request path is too long' },
+  FG_ERR_PATH_INVALID_CHAR: {
+    status: 400,
+    message: 'The request path contains a character not allowed in a URL path',
+  },
+  FG_ERR_PATH_CONTROL_CHAR: {
+    status: 400,
+    message: 'The request target contains a NUL or control character',
+  },
+  FG_ERR_PATH_BAD_ENCODING: { status: 400, message: 'The request path contains an invalid percent-encoding' },
+  FG_ERR_PATH_BAD_UTF8: { status: 400, message: 'The request path does not decode to valid UTF-8' },
+  FG_ERR_PATH_DOUBLE_ENCODED: {
+    status: 400,
+    message: 'The request path contains an encoded "%" (double encoding)',
+  },
+  FG_ERR_PATH_ENCODED_SEPARATOR: { status: 400, message: 'The request path contains an encoded "/" or "\\"' },
+  FG_ERR_PATH_BACKSLASH: { status: 400, message: 'The request path contains a "\\"' },
+  FG_ERR_PATH_DOT_SEGMENT: {
+    status: 400,
+    message: 'The request path contains a dot segment or an encoded "."',
+  },
+  FG_ERR_PATH_EMPTY_SEGMENT: { status: 400, message: 'The request path contains an empty segment ("//")' },
+  FG_ERR_PATH_MATRIX_PARAM: { status: 400, message: 'The request path contains a ";" parameter' },
+  FG_ERR_PATH_PARAM_INVALID: {
+    status: 400,
+    message: 'A path parameter has an invalid value for this Flink route',
+  },
+  // Decisions (src/authz/decide.ts): a denial is a 403 with its reason, never a 404.
+  FG_ERR_AUTHZ_UNKNOWN_ROUTE: {
+    status: 403,
+    message: 'This route is not known to flink-guard and no rule allows it',
+  },
+  FG_ERR_AUTHZ_NO_PRESET: { status: 403, message: 'None of your roles is mapped to a preset' },
+  FG_ERR_AUTHZ_PRESET_INSUFFICIENT: { status: 403, message: 'Your preset does not allow this Flink action' },
+  FG_ERR_AUTHZ_RULE_DENIED: { status: 403, message: 'An authorization rule denies this request' },
+
   // Anything unforeseen: the details go to the log, never to the client.
   FG_ERR_PROXY_INTERNAL: { status: 500, message: 'Internal proxy error' },
 } as const satisfies Record<string, ErrorDefinition>
