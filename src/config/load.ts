@@ -30,13 +30,20 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     text = readFileSync(file, 'utf8')
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
-    throw new FlinkGuardError('FG_ERR_CONFIG_UNREADABLE', { message: `${file}: cannot read (${reason})`, cause: err })
+    throw new FlinkGuardError('FG_ERR_CONFIG_UNREADABLE', {
+      message: `${file}: cannot read (${reason})`,
+      cause: err,
+    })
   }
   return parseConfig(text, file, env)
 }
 
 /** Parses YAML text, then validates it as `validateConfig` does. */
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function parseConfig(
+  text: string,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (document.errors.length > 0) {
     throw new ConfigError(
@@ -53,7 +60,11 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
 }
 
 /** Resolves references, applies defaults and validates a config object, reporting every problem at once. */
-export function validateConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function validateConfig(
+  raw: unknown,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   const { value, problems, secretPaths } = resolveReferences(raw, env)
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
   problems.push(...schemaProblems(withDefaults))
@@ -122,7 +133,9 @@ function semanticProblems(config: Config): string[] {
       problems.push(`"upstream.url" must not carry credentials, got "${parsed.origin}" with a user name`)
     }
     if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
-      problems.push(`"upstream.url" must be an origin without a path or query (Flink serves from /), got "${url}"`)
+      problems.push(
+        `"upstream.url" must be an origin without a path or query (Flink serves from /), got "${url}"`,
+      )
     }
   }
   if (
@@ -157,7 +170,8 @@ function deepFreeze<T>(value: T): Readonly<T> {
 /** The effective config with every secret masked: values from references and keys named like secrets. */
 export function maskedConfig(loaded: LoadedConfig): unknown {
   const mask = (node: unknown, path: string, key: string): unknown => {
-    if (loaded.secretPaths.has(path) || (SECRET_KEY_PATTERN.test(key) && typeof node === 'string')) return '********'
+    if (loaded.secretPaths.has(path) || (SECRET_KEY_PATTERN.test(key) && typeof node === 'string'))
+      return '********'
     if (Array.isArray(node)) return node.map((item, index) => mask(item, `${path}[${index}]`, key))
     if (node !== null && typeof node === 'object') {
       return Object.fromEntries(

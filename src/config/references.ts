@@ -15,7 +15,10 @@ export interface ResolvedReferences {
   secretPaths: Set<string>
 }
 
-export function resolveReferences(document: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedReferences {
+export function resolveReferences(
+  document: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedReferences {
   const problems: string[] = []
   const secretPaths = new Set<string>()
 
@@ -24,7 +27,8 @@ export function resolveReferences(document: unknown, env: NodeJS.ProcessEnv = pr
       secretPaths.add(path)
       if (kind === 'env') {
         const value = env[name]
-        if (value === undefined) problems.push(`"${path}" refers to environment variable ${name}, which is not set`)
+        if (value === undefined)
+          problems.push(`"${path}" refers to environment variable ${name}, which is not set`)
         return value ?? ''
       }
       try {

@@ -29,7 +29,8 @@ export const ConfigSchema = Type.Object(
         host: Type.String({
           minLength: 1,
           default: '127.0.0.1',
-          description: 'Address the proxy listens on. Use 0.0.0.0 in a container so the Service can reach it.',
+          description:
+            'Address the proxy listens on. Use 0.0.0.0 in a container so the Service can reach it.',
         }),
         port: port(DEFAULT_LISTEN_PORT, 'Port of the proxy listener (0 picks a free port).'),
       },
@@ -39,11 +40,15 @@ export const ConfigSchema = Type.Object(
       {
         url: Type.String({
           minLength: 1,
-          description: 'Base URL of the Flink REST endpoint, e.g. http://127.0.0.1:8081 (Flink bound to loopback).',
+          description:
+            'Base URL of the Flink REST endpoint, e.g. http://127.0.0.1:8081 (Flink bound to loopback).',
         }),
         timeouts: strictObject(
           {
-            connectMs: milliseconds(DEFAULT_CONNECT_TIMEOUT_MS, 'Time to open a connection to Flink (then 504).'),
+            connectMs: milliseconds(
+              DEFAULT_CONNECT_TIMEOUT_MS,
+              'Time to open a connection to Flink (then 504).',
+            ),
             responseMs: milliseconds(
               DEFAULT_RESPONSE_TIMEOUT_MS,
               'Time for Flink to send response headers, and the longest pause within a response body (then 504).',
@@ -59,15 +64,23 @@ export const ConfigSchema = Type.Object(
         maxBodyBytes: Type.Integer({
           minimum: 0,
           default: DEFAULT_MAX_BODY_BYTES,
-          description: 'Largest request body accepted (413 above it), checked on Content-Length and while streaming.',
+          description:
+            'Largest request body accepted (413 above it), checked on Content-Length and while streaming.',
         }),
       },
       'Request limits.',
     ),
     admin: strictObject(
       {
-        host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address of the admin listener.' }),
-        port: port(DEFAULT_ADMIN_PORT, 'Port of the admin listener: /healthz and /readyz (0 picks a free port).'),
+        host: Type.String({
+          minLength: 1,
+          default: '127.0.0.1',
+          description: 'Address of the admin listener.',
+        }),
+        port: port(
+          DEFAULT_ADMIN_PORT,
+          'Port of the admin listener: /healthz and /readyz (0 picks a free port).',
+        ),
       },
       'The admin listener, kept apart from the public port.',
     ),

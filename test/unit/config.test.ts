@@ -63,15 +63,19 @@ tls: {}
   })
 
   it('refuses the admin listener on the proxy port', () => {
-    expect(problemsOf('upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 9000 }\nadmin: { port: 9000 }')).toEqual([
-      '"admin.port" must differ from "listen.port" (both are 9000)',
-    ])
+    expect(
+      problemsOf('upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 9000 }\nadmin: { port: 9000 }'),
+    ).toEqual(['"admin.port" must differ from "listen.port" (both are 9000)'])
   })
 
   it('reports YAML syntax errors and duplicate keys', () => {
     expect(problemsOf('upstream: [unclosed')[0]).toMatch(/^YAML: /)
-    expect(problemsOf('upstream: { url: "http://a" }\nupstream: { url: "http://b" }')[0]).toMatch(/^YAML: .*unique/i)
-    expect(problemsOf('- a list')).toEqual(['the file must be a YAML mapping of keys (listen:, upstream:, …)'])
+    expect(problemsOf('upstream: { url: "http://a" }\nupstream: { url: "http://b" }')[0]).toMatch(
+      /^YAML: .*unique/i,
+    )
+    expect(problemsOf('- a list')).toEqual([
+      'the file must be a YAML mapping of keys (listen:, upstream:, …)',
+    ])
   })
 
   it('resolves ${env:X} and ${file:path}, and masks them when printed', () => {
@@ -85,15 +89,22 @@ tls: {}
     )
     expect(loaded.config.upstream.url).toBe('http://127.0.0.1:8081')
     expect(loaded.config.listen.port).toBe(9443)
-    const printed = maskedConfig(loaded) as { upstream: { url: string }; listen: { port: unknown; host: string } }
+    const printed = maskedConfig(loaded) as {
+      upstream: { url: string }
+      listen: { port: unknown; host: string }
+    }
     expect(printed.upstream.url).toBe('********')
     expect(printed.listen.port).toBe('********')
     expect(printed.listen.host).toBe('127.0.0.1')
   })
 
   it('names the missing variable and the unreadable file', () => {
-    const problems = problemsOf('upstream: { url: "${env:NOPE}" }\nlisten: { host: "${file:/nonexistent/secret}" }')
+    const problems = problemsOf(
+      'upstream: { url: "${env:NOPE}" }\nlisten: { host: "${file:/nonexistent/secret}" }',
+    )
     expect(problems).toContain('"upstream.url" refers to environment variable NOPE, which is not set')
-    expect(problems).toContain('"listen.host" refers to file /nonexistent/secret, which cannot be read (ENOENT)')
+    expect(problems).toContain(
+      '"listen.host" refers to file /nonexistent/secret, which cannot be read (ENOENT)',
+    )
   })
 })
