@@ -4,7 +4,9 @@ import { replyToClientError, replyToUnsupportedExpectation, replyWithError } fro
 import { FlinkGuardError } from './errors.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
 import type { LoggerOption } from './observability/logger.js'
+import type { ProxyMetrics } from './observability/metrics.js'
 import { requestIdOf } from './observability/request-id.js'
+import { ROUTE_LABEL_UNKNOWN, routeLabel } from './observability/route-label.js'
 import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
 import type { Forwarder } from './proxy/forward.js'
@@ -13,14 +15,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Counts a chunked request body as it streams to Flink (null when the size was declared or there is none). */
     bodyMeter: BodyLimit | null
+    /** The Flink route template this request addresses (see routeLabel): for logs and metric labels. */
+    routeLabel: string
   }
 }
 
 export interface ProxyAppDependencies {
   readonly forwarder: Forwarder
   readonly logger: LoggerOption
+  readonly metrics: ProxyMetrics | null
 }
 
+const SLASH = 0x2f
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 /** Headers past this many bytes are refused by Node with 431 before any hook runs. */
 const MAX_HEADER_BYTES = 32 * 1024
@@ -37,7 +43,7 @@ export async function buildProxyApp(
   config: Readonly<Config>,
   deps: ProxyAppDependencies,
 ): Promise<FastifyInstance> {
-  const { forwarder } = deps
+  const { forwarder, metrics } = deps
   const app = Fastify({
     logger: deps.logger,
     // The access line is ours (onResponse), so Fastify's per-request lines are off.
@@ -63,6 +69,7 @@ export async function buildProxyApp(
   app.server.on('checkExpectation', replyToUnsupportedExpectation)
 
   app.decorateRequest('bodyMeter', null)
+  app.decorateRequest('routeLabel', ROUTE_LABEL_UNKNOWN)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   app.setNotFoundHandler((request, reply) =>
     replyWithError(
@@ -80,7 +87,14 @@ export async function buildProxyApp(
   // 1. Screen
   app.addHook('onRequest', async (request, reply) => {
     markAccessStart(request)
+    request.routeLabel = routeLabel(request.method, request.url)
     reply.header('x-request-id', request.id)
+    // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target names no Flink path.
+    if (request.url.charCodeAt(0) !== SLASH) {
+      throw new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
+        message: 'The request target must be an absolute path',
+      })
+    }
     const declared = request.headers['content-length']
     if (declared !== undefined && Number(declared) > config.limits.maxBodyBytes) {
       throw bodyTooLarge(config.limits.maxBodyBytes)
@@ -89,7 +103,10 @@ export async function buildProxyApp(
   // 2. Forward
   app.route({ method: [...ALL_METHODS], url: '/*', handler: forwarder.forward })
   // 3. Record
-  app.addHook('onResponse', async (request, reply) => logAccess(request, reply))
+  app.addHook('onResponse', async (request, reply) => {
+    logAccess(request, reply)
+    metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
+  })
 
   return app
 }

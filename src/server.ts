@@ -6,7 +6,11 @@ import { FlinkGuardError } from './errors.js'
 import { buildAdminApp } from './observability/admin-app.js'
 import { checkUpstream } from './observability/health.js'
 import type { LoggerOption } from './observability/logger.js'
+import { ProxyMetrics } from './observability/metrics.js'
 import { createForwarder } from './proxy/forward.js'
+
+/** How often a draining server closes connections that went idle after their last response. */
+const IDLE_SWEEP_MS = 50
 
 export interface RunningServer {
   readonly proxy: FastifyInstance
@@ -23,9 +27,17 @@ export interface RunningServer {
 
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
 export async function startServer(config: Readonly<Config>, logger: LoggerOption): Promise<RunningServer> {
-  const forwarder = createForwarder(config)
-  const proxy = await buildProxyApp(config, { forwarder, logger })
-  const admin = await buildAdminApp({ upstream: () => checkUpstream(forwarder.pool) }, logger)
+  const metrics = config.metrics.enabled ? new ProxyMetrics() : null
+  const forwarder = createForwarder(config, metrics ?? undefined)
+  const proxy = await buildProxyApp(config, { forwarder, logger, metrics })
+  const checks = {
+    upstream: async () => {
+      const result = await checkUpstream(forwarder.pool)
+      metrics?.setUpstreamUp(result.ok)
+      return result
+    },
+  }
+  const admin = await buildAdminApp(checks, metrics, logger)
 
   try {
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
@@ -40,14 +52,20 @@ export async function startServer(config: Readonly<Config>, logger: LoggerOption
   }
 
   const close = async (graceMs = config.shutdown.graceMs): Promise<boolean> => {
-    // Stop accepting and close idle keep-alive connections; in-flight requests run on.
+    // Stop accepting and close idle keep-alive connections; in-flight requests run on. A connection whose
+    // response finishes during the drain goes idle and would hold close() open, so keep closing idle ones.
     const drained = Promise.all([proxy.close(), admin.close()]).then(() => true)
+    const sweep = setInterval(() => {
+      proxy.server.closeIdleConnections()
+      admin.server.closeIdleConnections()
+    }, IDLE_SWEEP_MS)
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), graceMs)
     })
     const inTime = await Promise.race([drained, deadline])
     clearTimeout(timer)
+    clearInterval(sweep)
     if (!inTime) {
       proxy.server.closeAllConnections()
       admin.server.closeAllConnections()

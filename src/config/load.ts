@@ -68,7 +68,7 @@ export function validateConfig(
   const { value, problems, secretPaths } = resolveReferences(raw, env)
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
   problems.push(...schemaProblems(withDefaults))
-  if (problems.length === 0) problems.push(...semanticProblems(withDefaults as Config))
+  problems.push(...semanticProblems(withDefaults as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
 
   return { config: deepFreeze(withDefaults as Config), secretPaths }
@@ -116,14 +116,20 @@ function describe(key: string, error: ValueError): string {
   }
 }
 
+/**
+ * Checks the schema cannot express. They run even when the schema found problems (every problem is reported
+ * at once), so each one first makes sure the values it reads have the right type.
+ */
 function semanticProblems(config: Config): string[] {
   const problems: string[] = []
-  const url = config.upstream.url
+  const url: unknown = config.upstream?.url
   let parsed: URL | undefined
-  try {
-    parsed = new URL(url)
-  } catch {
-    problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
+  if (typeof url === 'string') {
+    try {
+      parsed = new URL(url)
+    } catch {
+      problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
+    }
   }
   if (parsed) {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
@@ -139,6 +145,7 @@ function semanticProblems(config: Config): string[] {
     }
   }
   if (
+    typeof config.listen?.port === 'number' &&
     config.listen.port !== 0 &&
     config.listen.port === config.admin.port &&
     config.listen.host === config.admin.host

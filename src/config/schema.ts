@@ -84,6 +84,16 @@ export const ConfigSchema = Type.Object(
       },
       'The admin listener, kept apart from the public port.',
     ),
+    metrics: strictObject(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'Serve Prometheus metrics on the admin listener at /metrics (never on the proxy port).',
+        }),
+      },
+      'Prometheus metrics.',
+    ),
     shutdown: strictObject(
       {
         graceMs: milliseconds(

@@ -17,7 +17,7 @@ export function logAccess(request: FastifyRequest, reply: FastifyReply): void {
     {
       method: request.method,
       url: request.url,
-      route: request.routeOptions.url,
+      route: request.routeLabel,
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
       bytesIn: declaredIn === undefined ? (request.bodyMeter?.bytes ?? 0) : Number(declaredIn),

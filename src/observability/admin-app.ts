@@ -3,6 +3,7 @@ import { replyWithError } from '../error-reply.js'
 import { ERRORS, FlinkGuardError } from '../errors.js'
 import type { CheckResult } from './health.js'
 import type { LoggerOption } from './logger.js'
+import type { ProxyMetrics } from './metrics.js'
 
 export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
 
@@ -10,7 +11,11 @@ export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
  * The admin listener, on its own port so probes and (later) metrics never share the public door.
  * `/healthz` says the process is alive; `/readyz` says whether it can do its job, and if not, why.
  */
-export async function buildAdminApp(checks: ReadinessChecks, logger: LoggerOption): Promise<FastifyInstance> {
+export async function buildAdminApp(
+  checks: ReadinessChecks,
+  metrics: ProxyMetrics | null,
+  logger: LoggerOption,
+): Promise<FastifyInstance> {
   const app = Fastify({ logger, logController: new LogController({ disableRequestLogging: true }) })
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   app.setNotFoundHandler((request, reply) =>
@@ -18,6 +23,12 @@ export async function buildAdminApp(checks: ReadinessChecks, logger: LoggerOptio
   )
 
   app.get('/healthz', async () => ({ status: 'alive' }))
+
+  if (metrics !== null) {
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    )
+  }
 
   app.get('/readyz', async (_request, reply) => {
     const names = Object.keys(checks)

@@ -11,6 +11,12 @@ import { upstreamError } from './upstream-errors.js'
 const CLIENT_CLOSED_REQUEST = 499
 const MAX_UPSTREAM_CONNECTIONS = 128
 
+/** Told about every upstream exchange (metrics); absent when nothing listens. */
+export interface UpstreamObserver {
+  upstreamResponded(request: FastifyRequest, seconds: number): void
+  upstreamFailed(request: FastifyRequest, error: FlinkGuardError): void
+}
+
 export interface Forwarder {
   /** The Fastify handler that streams one request to Flink and Flink's answer back. */
   forward(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
@@ -25,7 +31,7 @@ export interface Forwarder {
  * so Flink would not receive the path that was screened and authorised. Here the request target goes out
  * byte-exact, and both bodies stream without buffering.
  */
-export function createForwarder(config: Readonly<Config>): Forwarder {
+export function createForwarder(config: Readonly<Config>, observer?: UpstreamObserver): Forwarder {
   const { connectMs, responseMs } = config.upstream.timeouts
   const pool = new Pool(new URL(config.upstream.url).origin, {
     connections: MAX_UPSTREAM_CONNECTIONS,
@@ -50,6 +56,7 @@ export function createForwarder(config: Readonly<Config>): Forwarder {
     }
     reply.raw.once('close', abortIfClientLeft)
 
+    const started = performance.now()
     try {
       const response = await pool.request({
         path: raw.url ?? '/',
@@ -69,6 +76,7 @@ export function createForwarder(config: Readonly<Config>): Forwarder {
           message: `The Flink REST endpoint answered with status ${response.statusCode}`,
         })
       }
+      observer?.upstreamResponded(request, (performance.now() - started) / 1000)
       reply.code(response.statusCode).headers(clientResponseHeaders(response.headers))
       // Flink answered before reading the whole body (e.g. its own 413): the connection cannot be reused.
       if (!raw.complete) reply.header('connection', 'close')
@@ -76,7 +84,9 @@ export function createForwarder(config: Readonly<Config>): Forwarder {
     } catch (err) {
       if (abort.signal.aborted) return reply.code(CLIENT_CLOSED_REQUEST).send()
       if (body instanceof BodyLimit && body.exceeded) throw body.error
-      throw upstreamError(err)
+      const failure = upstreamError(err)
+      observer?.upstreamFailed(request, failure)
+      throw failure
     } finally {
       reply.raw.removeListener('close', abortIfClientLeft)
     }

@@ -24,6 +24,7 @@ describe('config', () => {
       upstream: { url: 'http://127.0.0.1:8081', timeouts: { connectMs: 5000, responseMs: 60000 } },
       limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
       admin: { host: '127.0.0.1', port: 9250 },
+      metrics: { enabled: true },
       shutdown: { graceMs: 30000 },
     })
     expect(Object.isFrozen(config.upstream.timeouts)).toBe(true)

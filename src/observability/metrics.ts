@@ -1,0 +1,68 @@
+import type { FastifyRequest } from 'fastify'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { FlinkGuardError } from '../errors.js'
+import type { UpstreamObserver } from '../proxy/forward.js'
+
+/** 0.5 ms to 30 s: a loopback forward takes well under a millisecond, a savepoint trigger can take seconds. */
+export const DURATION_BUCKETS_SECONDS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+]
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/**
+ * The proxy's Prometheus metrics, in a registry of their own (served on the admin listener only).
+ * Every label takes a bounded set of values: `route` is a Flink route template or one of a few fixed
+ * words, never the raw URL, so scanning random paths cannot grow the series count.
+ */
+export class ProxyMetrics implements UpstreamObserver {
+  readonly registry = new Registry()
+  private readonly requests = new Counter({
+    name: 'flink_guard_requests_total',
+    help: 'Requests answered, by Flink route template, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  })
+  private readonly requestDuration = new Histogram({
+    name: 'flink_guard_request_duration_seconds',
+    help: 'Time from the request arriving to the response being sent',
+    labelNames: ['route', 'method'] as const,
+    buckets: DURATION_BUCKETS_SECONDS,
+    registers: [this.registry],
+  })
+  private readonly upstreamDuration = new Histogram({
+    name: 'flink_guard_upstream_duration_seconds',
+    help: "Time from forwarding a request to Flink's response headers",
+    labelNames: ['route'] as const,
+    buckets: DURATION_BUCKETS_SECONDS,
+    registers: [this.registry],
+  })
+  private readonly upstreamUp = new Gauge({
+    name: 'flink_guard_upstream_up',
+    help: 'Whether the Flink REST endpoint answered the last readiness check or forwarded request (1) or not (0)',
+    registers: [this.registry],
+  })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  recordRequest(route: string, method: string, status: number, seconds: number): void {
+    const methodLabel = KNOWN_METHODS.has(method) ? method : 'OTHER'
+    this.requests.inc({ route, method: methodLabel, status })
+    this.requestDuration.observe({ route, method: methodLabel }, seconds)
+  }
+
+  upstreamResponded(request: FastifyRequest, seconds: number): void {
+    this.upstreamDuration.observe({ route: request.routeLabel }, seconds)
+    this.upstreamUp.set(1)
+  }
+
+  upstreamFailed(_request: FastifyRequest, error: FlinkGuardError): void {
+    if (error.statusCode === 502 || error.statusCode === 504) this.upstreamUp.set(0)
+  }
+
+  setUpstreamUp(up: boolean): void {
+    this.upstreamUp.set(up ? 1 : 0)
+  }
+}
