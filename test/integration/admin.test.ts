@@ -1,0 +1,61 @@
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Standin, startStandin } from '../../src/standin/server.js'
+import { startProxy, type TestProxy } from './support/proxy.js'
+
+describe('admin listener', () => {
+  let standin: Standin
+  let proxy: TestProxy
+  beforeAll(async () => {
+    standin = await startStandin()
+    proxy = await startProxy(standin.url)
+  })
+  afterAll(() => proxy.close(1_000))
+
+  it('serves health on its own port, never on the proxy port', async () => {
+    const health = await request(`${proxy.adminUrl}/healthz`)
+    expect(health.statusCode).toBe(200)
+    expect(await health.body.json()).toEqual({ status: 'alive' })
+    expect(proxy.adminUrl).not.toBe(proxy.proxyUrl)
+    // On the proxy port, /healthz is just another path forwarded to Flink.
+    const forwarded = await request(`${proxy.proxyUrl}/healthz`)
+    await forwarded.body.dump()
+    expect(standin.record.last?.url).toBe('/healthz')
+  })
+
+  it("answers unknown admin paths with 404 in Flink's error shape", async () => {
+    const response = await request(`${proxy.adminUrl}/metricz`)
+    expect(response.statusCode).toBe(404)
+    expect(await response.body.json()).toEqual({
+      errors: ['No such admin endpoint'],
+      code: 'FG_ERR_ADMIN_NOT_FOUND',
+    })
+  })
+
+  it('is ready while Flink answers, 503 with the reason once it stops, and the proxy then answers 502', async () => {
+    const ready = await request(`${proxy.adminUrl}/readyz`)
+    expect(ready.statusCode).toBe(200)
+    expect(await ready.body.json()).toEqual({ status: 'ready', checks: { upstream: { ok: true } } })
+    expect(standin.record.last?.url).toBe('/config')
+
+    await standin.close()
+
+    const notReady = await request(`${proxy.adminUrl}/readyz`)
+    expect(notReady.statusCode).toBe(503)
+    const body = (await notReady.body.json()) as {
+      errors: string[]
+      code: string
+      checks: { upstream: { ok: boolean } }
+    }
+    expect(body.code).toBe('FG_ERR_ADMIN_NOT_READY')
+    expect(body.checks.upstream.ok).toBe(false)
+    expect(body.errors[0]).toMatch(/^flink-guard is not ready: upstream: GET \/config failed: ECONNREFUSED/)
+
+    const overview = await request(`${proxy.proxyUrl}/overview`)
+    expect(overview.statusCode).toBe(502)
+    expect(await overview.body.json()).toMatchObject({
+      errors: [expect.any(String)],
+      code: 'FG_ERR_UPSTREAM_UNREACHABLE',
+    })
+  })
+})

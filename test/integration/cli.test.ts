@@ -1,0 +1,122 @@
+import { request } from 'undici'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { startStandin } from '../../src/standin/server.js'
+import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
+
+beforeAll(assertBuilt)
+
+const STARTED = /"msg":"flink-guard started"/
+
+function startedUrls(output: string): { proxy: string; admin: string } {
+  const line = output.split('\n').find((text) => STARTED.test(text))
+  const { proxy, admin } = JSON.parse(line!) as { proxy: string; admin: string }
+  return { proxy, admin }
+}
+
+describe('flink-guard command line', () => {
+  it.each(['serve', 'check-config', 'standin', 'demo'])(
+    '%s --help prints its usage and exits 0',
+    async (command) => {
+      const result = await runCli([command, '--help'])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain(`Usage: flink-guard ${command}`)
+    },
+  )
+
+  it('exits 2 for an unknown command or option, naming it', async () => {
+    const unknownCommand = await runCli(['serv'])
+    expect(unknownCommand.code).toBe(2)
+    expect(unknownCommand.stderr).toContain('unknown command "serv"')
+    const unknownOption = await runCli(['serve', '--confg', 'x.yaml'])
+    expect(unknownOption.code).toBe(2)
+    expect(unknownOption.stderr).toContain("'--confg'")
+    expect(unknownOption.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('check-config exits 2 and lists every problem with its key path, without a stack trace', async () => {
+    const file = writeConfig('listen: { port: 99999 }\nupstream: { url: "ftp://x" }\nadmin: { prot: 1 }\n')
+    for (const command of ['check-config', 'serve']) {
+      const result = await runCli([command, '--config', file])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`${file}: 3 problems`)
+      expect(result.stderr).toContain('"listen.port" must be at most 65535, got 99999')
+      expect(result.stderr).toContain('"admin.prot" is not a known key')
+      expect(result.stderr).toContain('"upstream.url" must be an http: or https: URL, got "ftp://x"')
+      expect(result.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+
+  it('check-config prints the effective config with secrets masked', async () => {
+    const file = writeConfig('upstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n')
+    const result = await runCli(['check-config', '--config', file], { FLINK_PORT: '8081' })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('url: "********"')
+    expect(result.stdout).not.toContain('8081')
+    expect(result.stdout).toContain('maxBodyBytes: 2147483648')
+  })
+
+  it('serve reads FLINK_GUARD_CONFIG, and a missing file is one clear line', async () => {
+    const result = await runCli(['serve'], { FLINK_GUARD_CONFIG: '/nonexistent/flink-guard.yaml' })
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim()).toBe('flink-guard: /nonexistent/flink-guard.yaml: cannot read (ENOENT)')
+  })
+
+  it('standin and serve as processes: forwards, reports readiness, then 502 once Flink is gone', async () => {
+    const standin = startCli(['standin', '--port', '0'])
+    const [, standinUrl] = await standin.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
+    const file = writeConfig(`listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standinUrl}" }\n`)
+    const proxy = startCli(['serve', '--config', file])
+    try {
+      await proxy.waitFor(STARTED)
+      const urls = startedUrls(proxy.stdout())
+
+      const direct = await request(`${standinUrl}/overview`)
+      const viaProxy = await request(`${urls.proxy}/overview`)
+      expect(viaProxy.statusCode).toBe(200)
+      expect(await viaProxy.body.json()).toEqual(await direct.body.json())
+      expect((await request(`${urls.admin}/readyz`)).statusCode).toBe(200)
+
+      standin.child.kill('SIGTERM')
+      expect((await standin.finished).code).toBe(0)
+
+      const notReady = await request(`${urls.admin}/readyz`)
+      expect(notReady.statusCode).toBe(503)
+      const failed = await request(`${urls.proxy}/overview`)
+      expect(failed.statusCode).toBe(502)
+      expect(await failed.body.json()).toMatchObject({
+        errors: [expect.any(String)],
+        code: 'FG_ERR_UPSTREAM_UNREACHABLE',
+      })
+    } finally {
+      standin.child.kill('SIGKILL')
+      proxy.child.kill('SIGTERM')
+      await proxy.finished
+    }
+  })
+
+  it('SIGTERM lets a slow in-flight request complete, refuses new connections, and exits 0', async () => {
+    const standin = await startStandin()
+    standin.responseDelayMs = 1_500
+    const file = writeConfig(`listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n`)
+    const proxy = startCli(['serve', '--config', file])
+    try {
+      await proxy.waitFor(STARTED)
+      const urls = startedUrls(proxy.stdout())
+      const inFlight = request(`${urls.proxy}/overview`)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      proxy.child.kill('SIGTERM')
+      await proxy.waitFor(/draining in-flight requests/)
+      await expect(request(`${urls.proxy}/overview`)).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+
+      const response = await inFlight
+      expect(response.statusCode).toBe(200)
+      expect(await response.body.json()).toHaveProperty('flink-version')
+      const finished = await proxy.finished
+      expect(finished.code).toBe(0)
+      expect(finished.stdout).toMatch(/"drained":true/)
+    } finally {
+      proxy.child.kill('SIGKILL')
+      await standin.close()
+    }
+  })
+})

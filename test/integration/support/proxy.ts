@@ -1,0 +1,51 @@
+import { Writable } from 'node:stream'
+import { validateConfig } from '../../../src/config/load.js'
+import { loggerOptions } from '../../../src/observability/logger.js'
+import { type RunningServer, startServer } from '../../../src/server.js'
+
+export interface TestProxy extends RunningServer {
+  /** Every JSON log line the proxy wrote, parsed. */
+  readonly logs: Record<string, unknown>[]
+  readonly rawLogs: string[]
+}
+
+/** The real proxy on ephemeral ports, in front of `upstreamUrl`, logging into memory. */
+export async function startProxy(
+  upstreamUrl: string,
+  overrides: Record<string, unknown> = {},
+): Promise<TestProxy> {
+  const { config } = validateConfig(
+    {
+      listen: { port: 0 },
+      admin: { port: 0 },
+      ...overrides,
+      upstream: { url: upstreamUrl, ...(overrides.upstream ?? {}) },
+    },
+    'test',
+    {},
+  )
+  const rawLogs: string[] = []
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      rawLogs.push(...String(chunk).split('\n').filter(Boolean))
+      callback()
+    },
+  })
+  const server = await startServer(config, loggerOptions('info', sink))
+  return {
+    ...server,
+    rawLogs,
+    get logs() {
+      return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>)
+    },
+  }
+}
+
+/** Resolves when `predicate` holds, polling briefly; fails after `timeoutMs`. */
+export async function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
