@@ -44,6 +44,14 @@ export const ERRORS = {
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },
   FG_ERR_ADMIN_NOT_READY: { status: 503, message: 'flink-guard is not ready' },
 
+  // Authentication (src/auth/): a present but bad credential is a 401, never a fall-through.
+  FG_ERR_AUTH_REQUIRED: { status: 401, message: 'Authentication is required' },
+  FG_ERR_AUTH_INVALID_TOKEN: { status: 401, message: 'The bearer token is invalid' },
+  FG_ERR_AUTH_BAD_CREDENTIALS: { status: 401, message: 'The user name or password is wrong' },
+  FG_ERR_AUTH_CLIENT_CERT: { status: 401, message: 'The client certificate does not identify a user' },
+  FG_ERR_AUTH_SESSION_INVALID: { status: 401, message: 'The login session is invalid or has expired' },
+  FG_ERR_AUTH_THROTTLED: { status: 429, message: 'Too many failed attempts; retry later' },
+
   // Authorization
   // Canonical paths (src/authz/canonical-path.ts, params.ts): an ambiguous path is refused, never guessed.
   FG_ERR_PATH_NOT_ORIGIN_FORM: {
