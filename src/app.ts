@@ -1,15 +1,23 @@
-import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
+import type { AuthChain } from './auth/chain.js'
+import type { Identity } from './auth/identity.js'
+import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
+import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
+import type { CompiledPolicy } from './authz/decide.js'
+import type { NetworkList } from './authz/networks.js'
 import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
 import { FlinkGuardError } from './errors.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
+import { type FlinkOutcome, logAudit } from './observability/audit.js'
 import type { LoggerOption } from './observability/logger.js'
 import type { ProxyMetrics } from './observability/metrics.js'
 import { requestIdOf } from './observability/request-id.js'
-import { ROUTE_LABEL_UNKNOWN, routeLabel } from './observability/route-label.js'
+import { ROUTE_LABEL_INVALID, ROUTE_LABEL_UNKNOWN, routeLabelOf } from './observability/route-label.js'
 import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
 import type { Forwarder } from './proxy/forward.js'
+import { type CorsPolicy, isPreflight, securityHeaders } from './proxy/response-policy.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,6 +25,14 @@ declare module 'fastify' {
     bodyMeter: BodyLimit | null
     /** The Flink route template this request addresses (see routeLabel): for logs and metric labels. */
     routeLabel: string
+    /** The path as screened and authorised; what is forwarded is its `forwardTarget`. */
+    canonical: CanonicalPath | null
+    /** Who is calling, once authentication has passed. */
+    identity: Identity | null
+    /** The authorization decision, allowed or not (audit, redaction, metrics). */
+    authz: AuthzRecord | null
+    /** What Flink's answer said about a control, submit or cluster action (audit). */
+    flinkOutcome: FlinkOutcome | null
   }
 }
 
@@ -24,9 +40,13 @@ export interface ProxyAppDependencies {
   readonly forwarder: Forwarder
   readonly logger: LoggerOption
   readonly metrics: ProxyMetrics | null
+  readonly chain: AuthChain
+  readonly policy: CompiledPolicy
+  /** Null: every client address may try. */
+  readonly allowedNetworks: NetworkList | null
+  readonly cors: CorsPolicy
 }
 
-const SLASH = 0x2f
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 /** Headers past this many bytes are refused by Node with 431 before any hook runs. */
 const MAX_HEADER_BYTES = 32 * 1024
@@ -43,7 +63,10 @@ export async function buildProxyApp(
   config: Readonly<Config>,
   deps: ProxyAppDependencies,
 ): Promise<FastifyInstance> {
-  const { forwarder, metrics } = deps
+  const { forwarder, metrics, chain, policy, allowedNetworks, cors } = deps
+  const headersOverHttp = securityHeaders(config.responses, false)
+  const headersOverTls = securityHeaders(config.responses, true)
+  const trustedProxies = config.authz.trustedProxies
   const app = Fastify({
     logger: deps.logger,
     // The access line is ours (onResponse), so Fastify's per-request lines are off.
@@ -61,6 +84,22 @@ export async function buildProxyApp(
     keepAliveTimeout: CLIENT_KEEP_ALIVE_MS,
     return503OnClosing: false,
     clientErrorHandler: replyToClientError,
+    // X-Forwarded-For is believed only from the configured front proxies; request.ip is then the client's.
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
+    // The router refuses a path it cannot percent-decode before any hook runs: answer with the code
+    // canonicalize() gives the same path, so the refusal reads the same whichever layer saw it first.
+    frameworkErrors: (error, request, reply) => {
+      const canonical = canonicalize(request.url)
+      request.routeLabel = ROUTE_LABEL_INVALID
+      reply.headers(request.protocol === 'https' ? headersOverTls : headersOverHttp)
+      replyWithError(
+        canonical.ok
+          ? new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', { cause: error })
+          : new FlinkGuardError(canonical.code),
+        request,
+        reply,
+      )
+    },
   })
 
   // Node answers `Expect: 100-continue` on its own unless someone listens; we listen so the 100 goes out
@@ -70,6 +109,10 @@ export async function buildProxyApp(
 
   app.decorateRequest('bodyMeter', null)
   app.decorateRequest('routeLabel', ROUTE_LABEL_UNKNOWN)
+  app.decorateRequest('canonical', null)
+  app.decorateRequest('identity', null)
+  app.decorateRequest('authz', null)
+  app.decorateRequest('flinkOutcome', null)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   app.setNotFoundHandler((request, reply) =>
     replyWithError(
@@ -84,29 +127,67 @@ export async function buildProxyApp(
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-  // 1. Screen
+  // 1. Screen: request id, security headers, network allowlist, size, CORS preflight, canonical path.
   app.addHook('onRequest', async (request, reply) => {
     markAccessStart(request)
-    request.routeLabel = routeLabel(request.method, request.url)
     reply.header('x-request-id', request.id)
-    // Origin-form only (RFC 9112 §3.2.1): an absolute-form or `*` target names no Flink path.
-    if (request.url.charCodeAt(0) !== SLASH) {
-      throw new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
-        message: 'The request target must be an absolute path',
-      })
+    reply.headers(request.protocol === 'https' ? headersOverTls : headersOverHttp)
+    if (allowedNetworks !== null && !allowedNetworks.contains(request.ip)) {
+      throw new FlinkGuardError('FG_ERR_AUTHZ_NETWORK_DENIED')
     }
     const declared = request.headers['content-length']
     if (declared !== undefined && Number(declared) > config.limits.maxBodyBytes) {
       throw bodyTooLarge(config.limits.maxBodyBytes)
     }
+    const origin = request.headers.origin
+    if (origin !== undefined) reply.headers(cors.responseHeaders(origin))
+    // A preflight carries no credentials (Fetch §4.8): it is answered here, before authentication.
+    if (isPreflight(request.method, request.headers)) {
+      return reply.code(204).headers(cors.preflightHeaders(origin)).send()
+    }
+    // Origin-form only (RFC 9112 §3.2.1), decoded once, every ambiguity refused (authz/canonical-path.ts).
+    const canonical = canonicalize(request.url)
+    if (!canonical.ok) {
+      request.routeLabel = ROUTE_LABEL_INVALID
+      throw new FlinkGuardError(canonical.code)
+    }
+    request.canonical = canonical
+    request.routeLabel = routeLabelOf(request.method, canonical)
   })
-  // 2. Forward
+  // 2. Authenticate, then 3. authorize: still before a byte of the body is read.
+  app.addHook('onRequest', async (request, reply) => authenticate(request, reply))
+  app.addHook('onRequest', async (request) => {
+    const { record, error } = authorizeRequest(request.identity!, request.method, request.canonical!, policy)
+    request.authz = record
+    if (error !== null) {
+      metrics?.recordDenial(request.routeLabel, record.preset)
+      throw error
+    }
+  })
+  // 4. Forward
   app.route({ method: [...ALL_METHODS], url: '/*', handler: forwarder.forward })
-  // 3. Record
+  // 5. Record
   app.addHook('onResponse', async (request, reply) => {
     logAccess(request, reply)
+    logAudit(request, reply)
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
   })
+
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const result = await chain.authenticate({
+      headers: request.headers,
+      socket: request.raw.socket,
+      remoteAddress: request.ip,
+    })
+    if (result.kind === 'accepted') {
+      request.identity = result.identity
+      return
+    }
+    metrics?.recordAuthFailure(result.refusal?.method ?? 'none', result.refusal?.reason ?? 'missing')
+    if (result.challenges.length > 0) reply.header('www-authenticate', result.challenges)
+    if (result.retryAfterSec !== null) reply.header('retry-after', String(result.retryAfterSec))
+    throw result.error
+  }
 
   return app
 }

@@ -86,6 +86,10 @@ export const ERRORS = {
     message: 'A path parameter has an invalid value for this Flink route',
   },
   // Decisions (src/authz/decide.ts): a denial is a 403 with its reason, never a 404.
+  FG_ERR_AUTHZ_NETWORK_DENIED: {
+    status: 403,
+    message: 'Your network address is not in authz.allowedNetworks',
+  },
   FG_ERR_AUTHZ_UNKNOWN_ROUTE: {
     status: 403,
     message: 'This route is not known to flink-guard and no rule allows it',

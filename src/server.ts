@@ -1,13 +1,18 @@
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildProxyApp } from './app.js'
+import { createAuthChain } from './auth/create-chain.js'
+import { compilePolicy } from './authz/decide.js'
+import { compileNetworks } from './authz/networks.js'
 import type { Config } from './config/schema.js'
 import { FlinkGuardError } from './errors.js'
-import { buildAdminApp } from './observability/admin-app.js'
+import { buildAdminApp, type ReadinessChecks } from './observability/admin-app.js'
 import { checkUpstream } from './observability/health.js'
 import type { LoggerOption } from './observability/logger.js'
 import { ProxyMetrics } from './observability/metrics.js'
 import { createForwarder } from './proxy/forward.js'
+import { requestHeaderPolicy } from './proxy/headers.js'
+import { corsPolicy } from './proxy/response-policy.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -28,14 +33,29 @@ export interface RunningServer {
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
 export async function startServer(config: Readonly<Config>, logger: LoggerOption): Promise<RunningServer> {
   const metrics = config.metrics.enabled ? new ProxyMetrics() : null
-  const forwarder = createForwarder(config, metrics ?? undefined)
-  const proxy = await buildProxyApp(config, { forwarder, logger, metrics })
-  const checks = {
+  const chain = await createAuthChain(config.auth)
+  const headerPolicy = requestHeaderPolicy({ identityHeaders: config.upstream.identityHeaders ?? null })
+  const forwarder = createForwarder(config, headerPolicy, metrics ?? undefined)
+  const { allowedNetworks } = config.authz
+  const proxy = await buildProxyApp(config, {
+    forwarder,
+    logger,
+    metrics,
+    chain,
+    policy: compilePolicy(config.authz),
+    allowedNetworks: allowedNetworks.length > 0 ? compileNetworks(allowedNetworks) : null,
+    cors: corsPolicy(config.responses.cors),
+  })
+  const checks: ReadinessChecks = {
     upstream: async () => {
       const result = await checkUpstream(forwarder.pool)
       metrics?.setUpstreamUp(result.ok)
       return result
     },
+  }
+  // Every key source (JWKS, htpasswd, …) must be loaded before the proxy is worth routing traffic to.
+  for (const authenticator of chain.authenticators) {
+    checks[`auth.${authenticator.method}`] = async () => authenticator.ready()
   }
   const admin = await buildAdminApp(checks, metrics, logger)
 
@@ -43,7 +63,7 @@ export async function startServer(config: Readonly<Config>, logger: LoggerOption
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
     await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
-    await Promise.allSettled([proxy.close(), admin.close(), forwarder.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), forwarder.close(), chain.close()])
     const { code, message } = err as { code?: string; message?: string }
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
       message: `cannot listen: ${code ?? ''} ${message ?? ''}`,
@@ -72,6 +92,7 @@ export async function startServer(config: Readonly<Config>, logger: LoggerOption
       await drained
     }
     await (inTime ? forwarder.close() : forwarder.pool.destroy())
+    await chain.close()
     return inTime
   }
 

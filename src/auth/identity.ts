@@ -1,5 +1,5 @@
 /** How an identity was established; each authenticator owns one value. */
-export type AuthMethod = 'mtls' | 'jwt' | 'oidc' | 'basic'
+export type AuthMethod = 'mtls' | 'jwt' | 'oidc' | 'basic' | 'anonymous'
 
 /** Who is calling, established once per request in `onRequest` and read by authorization. */
 export interface Identity {

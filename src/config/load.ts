@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs'
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { parseDocument } from 'yaml'
+import { AUTH_METHODS } from '../auth/config.js'
+import { compilePolicy } from '../authz/decide.js'
+import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
@@ -111,6 +114,13 @@ function describe(key: string, error: ValueError): string {
       return `"${key}" must be true or false${got}`
     case ValueErrorType.Array:
       return `"${key}" must be a list${got}`
+    case ValueErrorType.Union: {
+      const choices = (error.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? []
+      if (choices.every((choice) => choice.const !== undefined)) {
+        return `"${key}" must be one of ${choices.map((choice) => String(choice.const)).join(', ')}${got}`
+      }
+      return `"${key}" has an invalid value${got}`
+    }
     default:
       return `"${key}" ${error.message.replace(/^Expected/, 'must be')}${got}`
   }
@@ -152,6 +162,61 @@ function semanticProblems(config: Config): string[] {
   ) {
     problems.push(`"admin.port" must differ from "listen.port" (both are ${config.listen.port})`)
   }
+  problems.push(...authProblems(config), ...authzProblems(config), ...corsProblems(config))
+  return problems
+}
+
+function authProblems(config: Config): string[] {
+  const auth = config.auth as Partial<Config['auth']> | undefined
+  if (auth === undefined || typeof auth !== 'object') return []
+  const configured = AUTH_METHODS.filter((method) => (auth as Record<string, unknown>)[method] !== undefined)
+  if (configured.length === 0 && auth.anonymous === undefined) {
+    return [
+      `"auth" configures no authentication method, so every request would be refused: configure one of ${AUTH_METHODS.map((m) => `auth.${m}`).join(', ')}, or let requests without credentials in explicitly with auth.anonymous`,
+    ]
+  }
+  return []
+}
+
+function authzProblems(config: Config): string[] {
+  const authz = config.authz as Partial<Config['authz']> | undefined
+  if (authz === undefined || typeof authz !== 'object') return []
+  const problems: string[] = []
+  for (const key of ['allowedNetworks', 'trustedProxies'] as const) {
+    const entries = authz[key]
+    if (!Array.isArray(entries)) continue
+    entries.forEach((entry, index) => {
+      const problem = typeof entry === 'string' ? cidrProblem(entry) : null
+      if (problem !== null) problems.push(`"authz.${key}[${index}]" ${problem}, got "${entry}"`)
+    })
+  }
+  if (problems.length === 0 && Array.isArray(authz.rules)) {
+    try {
+      // Roles and sensLogsFor have schema checks of their own; here only the rules' patterns are new.
+      compilePolicy({ roles: {}, rules: authz.rules })
+    } catch (err) {
+      problems.push((err as Error).message)
+    }
+  }
+  return problems
+}
+
+function corsProblems(config: Config): string[] {
+  const origins = config.responses?.cors?.allowedOrigins
+  if (!Array.isArray(origins)) return []
+  const problems: string[] = []
+  origins.forEach((origin, index) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    // Browsers send Origin as scheme://host[:port], nothing more; anything else would never match.
+    if (parsed === undefined || parsed.origin !== origin) {
+      problems.push(
+        `"responses.cors.allowedOrigins[${index}]" must be an origin such as https://dashboard.example.com (no path, no trailing slash, no "*"), got "${origin}"`,
+      )
+    }
+  })
   return problems
 }
 

@@ -1,4 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { AuthConfigSchema } from '../auth/config.js'
+import { AuthzConfigSchema } from '../authz/config.js'
+import { ResponsesConfigSchema } from '../proxy/response-policy.js'
 
 /**
  * The configuration schema: the one source of the config's shape, its defaults and its TypeScript type.
@@ -56,6 +59,19 @@ export const ConfigSchema = Type.Object(
           },
           'Upstream timeouts.',
         ),
+        identityHeaders: Type.Optional(
+          Type.Object(
+            {
+              user: Type.String({ minLength: 1, default: 'X-Forwarded-User' }),
+              groups: Type.String({ minLength: 1, default: 'X-Forwarded-Groups' }),
+            },
+            {
+              additionalProperties: false,
+              description:
+                "When set, the authenticated subject and its roles (comma-separated) are sent to Flink in these headers. Clients' copies are always removed.",
+            },
+          ),
+        ),
       },
       { additionalProperties: false, description: 'The Flink REST endpoint behind the proxy.' },
     ),
@@ -70,6 +86,9 @@ export const ConfigSchema = Type.Object(
       },
       'Request limits.',
     ),
+    auth: AuthConfigSchema,
+    authz: AuthzConfigSchema,
+    responses: ResponsesConfigSchema,
     admin: strictObject(
       {
         host: Type.String({

@@ -43,6 +43,19 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  private readonly authFailures = new Counter({
+    name: 'flink_guard_auth_failures_total',
+    help: 'Requests refused by authentication, by scheme (none: no credential) and reason',
+    labelNames: ['method', 'reason'] as const,
+    registers: [this.registry],
+  })
+  private readonly authzDenied = new Counter({
+    name: 'flink_guard_authz_denied_total',
+    help: "Requests denied by authorization, by Flink route template and the identity's preset",
+    labelNames: ['route', 'preset'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
   }
@@ -51,6 +64,15 @@ export class ProxyMetrics implements UpstreamObserver {
     const methodLabel = KNOWN_METHODS.has(method) ? method : 'OTHER'
     this.requests.inc({ route, method: methodLabel, status })
     this.requestDuration.observe({ route, method: methodLabel }, seconds)
+  }
+
+  /** `reason` comes from an authenticator's fixed vocabulary, never from the request. */
+  recordAuthFailure(method: string, reason: string): void {
+    this.authFailures.inc({ method, reason })
+  }
+
+  recordDenial(route: string, preset: string | null): void {
+    this.authzDenied.inc({ route, preset: preset ?? 'none' })
   }
 
   upstreamResponded(request: FastifyRequest, seconds: number): void {

@@ -1,4 +1,4 @@
-import { canonicalize } from '../authz/canonical-path.js'
+import type { CanonicalPath } from '../authz/canonical-path.js'
 import { matchRoute } from '../authz/match.js'
 
 /** Label values besides Flink's route templates; together a small, fixed set. */
@@ -9,11 +9,9 @@ export const ROUTE_LABEL_INVALID = 'invalid'
 /**
  * The Flink route a request addresses, as a template (`/jobs/:jobid`) for logs and metric labels:
  * `static` for dashboard files, `unknown` for no Flink route, `invalid` for a path that cannot be read
- * one way only.
+ * one way only (set by the caller when canonicalize() refuses it) or a bad route parameter.
  */
-export function routeLabel(method: string, rawUrl: string): string {
-  const canonical = canonicalize(rawUrl)
-  if (!canonical.ok) return ROUTE_LABEL_INVALID
+export function routeLabelOf(method: string, canonical: CanonicalPath): string {
   const match = matchRoute(method === 'HEAD' ? 'GET' : method, canonical.matchPath)
   switch (match.kind) {
     case 'route':

@@ -4,7 +4,8 @@ import { Pool } from 'undici'
 import type { Config } from '../config/schema.js'
 import { FlinkGuardError } from '../errors.js'
 import { BodyLimit } from './body-limit.js'
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js'
+import { clientResponseHeaders, type RequestHeaderPolicy, upstreamRequestHeaders } from './headers.js'
+import { inspectionOf, inspectResponse } from './inspect-response.js'
 import { upstreamError } from './upstream-errors.js'
 
 /** nginx's convention for "the client closed the request before the response": shows in the access log only. */
@@ -31,7 +32,11 @@ export interface Forwarder {
  * so Flink would not receive the path that was screened and authorised. Here the request target goes out
  * byte-exact, and both bodies stream without buffering.
  */
-export function createForwarder(config: Readonly<Config>, observer?: UpstreamObserver): Forwarder {
+export function createForwarder(
+  config: Readonly<Config>,
+  headerPolicy: RequestHeaderPolicy,
+  observer?: UpstreamObserver,
+): Forwarder {
   const { connectMs, responseMs } = config.upstream.timeouts
   const pool = new Pool(new URL(config.upstream.url).origin, {
     connections: MAX_UPSTREAM_CONNECTIONS,
@@ -41,6 +46,7 @@ export function createForwarder(config: Readonly<Config>, observer?: UpstreamObs
     bodyTimeout: responseMs,
   })
   const maxBodyBytes = config.limits.maxBodyBytes
+  const redactForNonAdmins = config.responses.redactForNonAdmins
 
   async function forward(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const raw = request.raw
@@ -59,14 +65,20 @@ export function createForwarder(config: Readonly<Config>, observer?: UpstreamObs
     const started = performance.now()
     try {
       const response = await pool.request({
-        path: raw.url ?? '/',
+        // Exactly the target that was screened and authorised (see canonical-path.ts).
+        path: request.canonical!.forwardTarget,
         method: raw.method as 'GET',
-        headers: upstreamRequestHeaders(raw.headers, {
-          clientAddress: request.ip,
-          protocol: request.protocol === 'https' ? 'https' : 'http',
-          host: raw.headers.host,
-          requestId: request.id,
-        }),
+        headers: upstreamRequestHeaders(
+          raw.headers,
+          {
+            clientAddress: request.ip,
+            protocol: request.protocol === 'https' ? 'https' : 'http',
+            host: raw.headers.host,
+            requestId: request.id,
+            identity: request.identity,
+          },
+          headerPolicy,
+        ),
         body,
         signal: abort.signal,
       })
@@ -80,7 +92,9 @@ export function createForwarder(config: Readonly<Config>, observer?: UpstreamObs
       reply.code(response.statusCode).headers(clientResponseHeaders(response.headers))
       // Flink answered before reading the whole body (e.g. its own 413): the connection cannot be reused.
       if (!raw.complete) reply.header('connection', 'close')
-      return reply.send(response.body)
+      const inspection = inspectionOf(request, response.statusCode, response.headers, redactForNonAdmins)
+      if (inspection === null) return reply.send(response.body)
+      return reply.send(await inspectResponse(request, reply, response.body, inspection))
     } catch (err) {
       if (abort.signal.aborted) return reply.code(CLIENT_CLOSED_REQUEST).send()
       if (body instanceof BodyLimit && body.exceeded) throw body.error

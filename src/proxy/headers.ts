@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Identity } from '../auth/identity.js'
+import { PROXY_OWNED_RESPONSE } from './response-policy.js'
 
 /**
  * Header policy at the proxy boundary, in both directions.
@@ -42,6 +44,47 @@ export interface ForwardingContext {
   readonly protocol: 'http' | 'https'
   readonly host: string | undefined
   readonly requestId: string
+  readonly identity: Identity | null
+}
+
+/** Where identity headers go, when Flink (or a filter in front of it) should know who asked. */
+export interface IdentityHeaderNames {
+  readonly user: string
+  readonly groups: string
+}
+
+/**
+ * The per-deployment part of the request header policy, built once from the config. Credentials end at the
+ * proxy: the client's `Authorization` never reaches Flink, and identity headers are always the proxy's own
+ * (inbound copies dropped, set only when configured).
+ */
+export interface RequestHeaderPolicy {
+  /** Lower-case names always dropped from the client's request. */
+  readonly dropped: ReadonlySet<string>
+  readonly identityHeaders: IdentityHeaderNames | null
+  /** Removes the proxy's own cookies (the OIDC session) from a Cookie header; undefined when none is left. */
+  readonly filterCookie: ((cookie: string) => string | undefined) | null
+}
+
+const DEFAULT_IDENTITY_HEADERS: IdentityHeaderNames = {
+  user: 'x-forwarded-user',
+  groups: 'x-forwarded-groups',
+}
+
+export function requestHeaderPolicy(options: {
+  identityHeaders: IdentityHeaderNames | null
+  filterCookie?: (cookie: string) => string | undefined
+}): RequestHeaderPolicy {
+  const identityHeaders =
+    options.identityHeaders === null
+      ? null
+      : {
+          user: options.identityHeaders.user.toLowerCase(),
+          groups: options.identityHeaders.groups.toLowerCase(),
+        }
+  const dropped = new Set(['authorization', DEFAULT_IDENTITY_HEADERS.user, DEFAULT_IDENTITY_HEADERS.groups])
+  if (identityHeaders !== null) dropped.add(identityHeaders.user).add(identityHeaders.groups)
+  return { dropped, identityHeaders, filterCookie: options.filterCookie ?? null }
 }
 
 type OutgoingHeaders = Record<string, string | string[]>
@@ -50,14 +93,24 @@ type OutgoingHeaders = Record<string, string | string[]>
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   context: ForwardingContext,
+  policy: RequestHeaderPolicy,
 ): OutgoingHeaders {
   const listed = connectionListed(incoming.connection)
   const headers: OutgoingHeaders = {}
   for (const name in incoming) {
     const value = incoming[name]
     if (value === undefined || HOP_BY_HOP.has(name) || PROXY_OWNED_REQUEST.has(name)) continue
-    if (listed?.has(name)) continue
+    if (policy.dropped.has(name) || listed?.has(name)) continue
     headers[name] = value
+  }
+  if (policy.filterCookie !== null && typeof headers.cookie === 'string') {
+    const kept = policy.filterCookie(headers.cookie)
+    if (kept === undefined) delete headers.cookie
+    else headers.cookie = kept
+  }
+  if (policy.identityHeaders !== null && context.identity !== null) {
+    headers[policy.identityHeaders.user] = context.identity.subject
+    headers[policy.identityHeaders.groups] = context.identity.roles.join(',')
   }
   headers['x-forwarded-for'] = context.clientAddress
   headers['x-forwarded-proto'] = context.protocol
@@ -66,20 +119,29 @@ export function upstreamRequestHeaders(
   return headers
 }
 
+const DROPPED_RESPONSE = new Set([...HOP_BY_HOP, ...PROXY_OWNED_RESPONSE])
+
+/** Text types whose charset Flink leaves out; declared so browsers never sniff another encoding. */
+const UNDECLARED_TEXT = /^(?:application\/json|text\/[a-z+.-]+)\s*$/i
+
 /**
- * The headers sent back to the client: Flink's, less hop-by-hop ones. Without this, Flink's
- * `connection: keep-alive` would override a client's `Connection: close`, and Node would keep a connection
- * the client expects closed (the next request on it then fails).
+ * The headers sent back to the client: Flink's, less hop-by-hop ones and those the proxy owns (CORS and
+ * security headers, see response-policy.ts). Without this, Flink's `connection: keep-alive` would override a
+ * client's `Connection: close`, and Node would keep a connection the client expects closed (the next request
+ * on it then fails); and Flink's `Access-Control-Allow-Origin: *` would open the API to every web page.
  */
 export function clientResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHeaders {
   const listed = connectionListed(upstream.connection)
   const headers: OutgoingHeaders = {}
   for (const name in upstream) {
     const value = upstream[name]
-    if (value === undefined || HOP_BY_HOP.has(name)) continue
+    if (value === undefined || DROPPED_RESPONSE.has(name)) continue
     if (listed?.has(name)) continue
     headers[name] = value
   }
+  const type = headers['content-type']
+  if (typeof type === 'string' && UNDECLARED_TEXT.test(type))
+    headers['content-type'] = `${type.trim()}; charset=utf-8`
   return headers
 }
 

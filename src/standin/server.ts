@@ -272,6 +272,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     response.writeHead(reply.status, {
       'content-type': reply.type,
       'content-length': reply.body.length,
+      // Flink's default `web.access-control-allow-origin: *`: the proxy must replace it with its own policy.
+      'access-control-allow-origin': '*',
       ...(reply.close ? { connection: 'close' } : {}),
     })
     response.end(reply.body)

@@ -6,6 +6,8 @@ import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
 beforeAll(assertBuilt)
 
 const STARTED = /"msg":"flink-guard started"/
+/** Lets requests without credentials in as viewers: these tests are about the process, not about auth. */
+const ANONYMOUS_VIEWER = 'auth: { anonymous: { roles: [anyone] } }\nauthz: { roles: { anyone: viewer } }\n'
 
 function startedUrls(output: string): { proxy: string; admin: string } {
   const line = output.split('\n').find((text) => STARTED.test(text))
@@ -38,7 +40,8 @@ describe('flink-guard command line', () => {
     for (const command of ['check-config', 'serve']) {
       const result = await runCli([command, '--config', file])
       expect(result.code).toBe(2)
-      expect(result.stderr).toContain(`${file}: 3 problems`)
+      expect(result.stderr).toContain(`${file}: 4 problems`)
+      expect(result.stderr).toContain('"auth" configures no authentication method')
       expect(result.stderr).toContain('"listen.port" must be at most 65535, got 99999')
       expect(result.stderr).toContain('"admin.prot" is not a known key')
       expect(result.stderr).toContain('"upstream.url" must be an http: or https: URL, got "ftp://x"')
@@ -47,7 +50,9 @@ describe('flink-guard command line', () => {
   })
 
   it('check-config prints the effective config with secrets masked', async () => {
-    const file = writeConfig('upstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n')
+    const file = writeConfig(
+      'auth: { anonymous: {} }\nupstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n',
+    )
     const result = await runCli(['check-config', '--config', file], { FLINK_PORT: '8081' })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('url: "********"')
@@ -64,7 +69,9 @@ describe('flink-guard command line', () => {
   it('standin and serve as processes: forwards, reports readiness, then 502 once Flink is gone', async () => {
     const standin = startCli(['standin', '--port', '0'])
     const [, standinUrl] = await standin.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
-    const file = writeConfig(`listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standinUrl}" }\n`)
+    const file = writeConfig(
+      `listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standinUrl}" }\n${ANONYMOUS_VIEWER}`,
+    )
     const proxy = startCli(['serve', '--config', file])
     try {
       await proxy.waitFor(STARTED)
@@ -97,7 +104,9 @@ describe('flink-guard command line', () => {
   it('SIGTERM lets a slow in-flight request complete, refuses new connections, and exits 0', async () => {
     const standin = await startStandin()
     standin.responseDelayMs = 1_500
-    const file = writeConfig(`listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n`)
+    const file = writeConfig(
+      `listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n${ANONYMOUS_VIEWER}`,
+    )
     const proxy = startCli(['serve', '--config', file])
     try {
       await proxy.waitFor(STARTED)

@@ -42,7 +42,7 @@ describe('forwarding to the Flink REST endpoint', () => {
   it.each(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const)(
     'forwards %s with the request target byte-exact',
     async (method) => {
-      const target = '/v1/jobs/overview/%41b%2Fc%7e?filter=a%2Fb&x=%7E&y=a+b&empty='
+      const target = '/v1/jobs/overview/%41b%7e-c?filter=a%2Fb&x=%7E&y=a+b&empty='
       const withBody = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS'
       const response = await request(`${proxy.proxyUrl}${target}`, {
         method,
@@ -229,7 +229,7 @@ describe('forwarding to the Flink REST endpoint', () => {
       'an absolute-form target',
       'GET http://evil.example/overview HTTP/1.1\r\nHost: x\r\n\r\n',
       400,
-      'FG_ERR_REQUEST_MALFORMED',
+      'FG_ERR_PATH_NOT_ORIGIN_FORM',
     ],
   ])("refuses %s in Flink's error shape, and nothing reaches Flink", async (_name, wire, status, code) => {
     const connection = await RawConnection.open(proxy.proxyUrl)

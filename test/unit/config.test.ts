@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, maskedConfig, parseConfig } from '../../src/config/load.js'
 import { DEFAULT_MAX_BODY_BYTES } from '../../src/config/schema.js'
 
+/** The smallest authentication a valid config needs; the tests here are about other keys. */
+const AUTH = 'auth: { anonymous: {} }\n'
+
 function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[] {
   try {
     parseConfig(yaml, 'test.yaml', env)
@@ -18,11 +21,19 @@ function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[
 
 describe('config', () => {
   it('applies the defaults to a minimal config', () => {
-    const { config } = parseConfig('upstream: { url: "http://127.0.0.1:8081" }', 'x.yaml', {})
+    const { config } = parseConfig(`${AUTH}upstream: { url: "http://127.0.0.1:8081" }`, 'x.yaml', {})
     expect(config).toEqual({
       listen: { host: '127.0.0.1', port: 8443 },
       upstream: { url: 'http://127.0.0.1:8081', timeouts: { connectMs: 5000, responseMs: 60000 } },
       limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
+      auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
+      authz: { roles: {}, rules: [], sensLogsFor: 'admin', allowedNetworks: [], trustedProxies: [] },
+      responses: {
+        cors: { allowedOrigins: [], allowCredentials: false, maxAgeSec: 600 },
+        hstsMaxAgeSec: 31536000,
+        frameAncestors: 'none',
+        redactForNonAdmins: true,
+      },
       admin: { host: '127.0.0.1', port: 9250 },
       metrics: { enabled: true },
       shutdown: { graceMs: 30000 },
@@ -46,9 +57,12 @@ tls: {}
         '"upstream.timeouts.connectMs" must be at least 1, got -5',
         '"limits.maxBodyBytes" must be a whole number, got "lots"',
         '"tls" is not a known key',
+        expect.stringMatching(
+          /^"auth" configures no authentication method, so every request would be refused/,
+        ),
       ]),
     )
-    expect(problems).toHaveLength(6)
+    expect(problems).toHaveLength(7)
   })
 
   it.each([
@@ -58,14 +72,16 @@ tls: {}
     ['http://127.0.0.1:8081/jobs', 'must be an origin without a path or query'],
     ['http://127.0.0.1:8081/?x=1', 'must be an origin without a path or query'],
   ])('refuses upstream.url %s', (url, message) => {
-    const problems = problemsOf(`upstream: { url: "${url}" }`)
+    const problems = problemsOf(`${AUTH}upstream: { url: "${url}" }`)
     expect(problems).toHaveLength(1)
     expect(problems[0]).toContain(`"upstream.url" ${message}`)
   })
 
   it('refuses the admin listener on the proxy port', () => {
     expect(
-      problemsOf('upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 9000 }\nadmin: { port: 9000 }'),
+      problemsOf(
+        `${AUTH}upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 9000 }\nadmin: { port: 9000 }`,
+      ),
     ).toEqual(['"admin.port" must differ from "listen.port" (both are 9000)'])
   })
 
@@ -84,7 +100,7 @@ tls: {}
     const secretFile = join(dir, 'host')
     writeFileSync(secretFile, '127.0.0.1\n')
     const loaded = parseConfig(
-      `upstream: { url: "http://\${file:${secretFile}}:\${env:FLINK_PORT}" }\nlisten: { port: "\${env:PORT}" }`,
+      `${AUTH}upstream: { url: "http://\${file:${secretFile}}:\${env:FLINK_PORT}" }\nlisten: { port: "\${env:PORT}" }`,
       'x.yaml',
       { FLINK_PORT: '8081', PORT: '9443' },
     )
@@ -107,5 +123,62 @@ tls: {}
     expect(problems).toContain(
       '"listen.host" refers to file /nonexistent/secret, which cannot be read (ENOENT)',
     )
+  })
+
+  it.each([
+    [
+      'authz.allowedNetworks',
+      '[10.0.0.0/33]',
+      '"authz.allowedNetworks[0]" has a prefix length that must be 0 to 32, got "10.0.0.0/33"',
+    ],
+    [
+      'authz.allowedNetworks',
+      '["::1/129"]',
+      '"authz.allowedNetworks[0]" has a prefix length that must be 0 to 128, got "::1/129"',
+    ],
+    [
+      'authz.trustedProxies',
+      '[not-an-ip]',
+      '"authz.trustedProxies[0]" must be an IPv4 or IPv6 address or CIDR, got "not-an-ip"',
+    ],
+    [
+      'authz.trustedProxies',
+      '["10.0.0.1/8/8"]',
+      '"authz.trustedProxies[0]" must be an IPv4 or IPv6 address or CIDR, got "10.0.0.1/8/8"',
+    ],
+  ])('refuses a bad network in %s: %s', (key, value, message) => {
+    const [section, field] = key.split('.')
+    expect(
+      problemsOf(`${AUTH}upstream: { url: "http://127.0.0.1:1" }\n${section}: { ${field}: ${value} }`),
+    ).toEqual([message])
+  })
+
+  it.each(['https://dash.example.com/', '*', 'https://dash.example.com/path', 'dash.example.com'])(
+    'refuses the CORS origin %s',
+    (origin) => {
+      const problems = problemsOf(
+        `${AUTH}upstream: { url: "http://127.0.0.1:1" }\nresponses: { cors: { allowedOrigins: ["${origin}"] } }`,
+      )
+      expect(problems).toEqual([
+        expect.stringContaining('"responses.cors.allowedOrigins[0]" must be an origin'),
+      ])
+    },
+  )
+
+  it('names a bad authorization rule and an unknown preset by key', () => {
+    expect(
+      problemsOf(
+        `${AUTH}upstream: { url: "http://127.0.0.1:1" }\nauthz: { rules: [{ effect: allow, path: "/jobs/**/x" }] }`,
+      ),
+    ).toEqual(['"authz.rules[0].path" may use "**" only as the last segment, got "/jobs/**/x"'])
+    expect(
+      problemsOf(`${AUTH}upstream: { url: "http://127.0.0.1:1" }\nauthz: { roles: { ops: superuser } }`),
+    ).toEqual(['"authz.roles.ops" must be one of viewer, operator, deployer, admin, got "superuser"'])
+  })
+
+  it('refuses an unknown authentication method in auth.order', () => {
+    expect(
+      problemsOf('upstream: { url: "http://127.0.0.1:1" }\nauth: { order: [kerberos], anonymous: {} }'),
+    ).toEqual(['"auth.order[0]" must be one of mtls, jwt, oidc, basic, got "kerberos"'])
   })
 })

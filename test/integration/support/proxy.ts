@@ -9,6 +9,16 @@ export interface TestProxy extends RunningServer {
   readonly rawLogs: string[]
 }
 
+/**
+ * Tests of forwarding itself run as an anonymous admin that a rule lets reach any canonical path (routes
+ * Flink does not have included), so authentication and authorization stay out of their way; the auth and
+ * authz tests override `auth` and `authz`.
+ */
+export const ANONYMOUS_ADMIN = {
+  auth: { anonymous: { roles: ['tester'] } },
+  authz: { roles: { tester: 'admin' }, rules: [{ effect: 'allow', path: '/**' }] },
+}
+
 /** The real proxy on ephemeral ports, in front of `upstreamUrl`, logging into memory. */
 export async function startProxy(
   upstreamUrl: string,
@@ -18,6 +28,7 @@ export async function startProxy(
     {
       listen: { port: 0 },
       admin: { port: 0 },
+      ...ANONYMOUS_ADMIN,
       ...overrides,
       upstream: { url: upstreamUrl, ...(overrides.upstream ?? {}) },
     },

@@ -1,0 +1,79 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
+import { redactFlinkBody } from './redact.js'
+
+/**
+ * A few of Flink's answers are read before they go back: error bodies and upload answers for non-admins
+ * (redaction) and the answers to control, submit and cluster actions (the audit line wants Flink's trigger
+ * id). They are small JSON documents; anything else streams untouched.
+ */
+
+/** Flink's JSON answers are a few KiB; past this, the body streams on unread (and unredacted: logged). */
+const MAX_INSPECTED_BYTES = 1024 * 1024
+const JSON_TYPE = /^application\/json\b/i
+const UPLOAD_TEMPLATE = '/jars/upload'
+
+export interface Inspection {
+  readonly redact: boolean
+  readonly audit: boolean
+}
+
+export function inspectionOf(
+  request: FastifyRequest,
+  status: number,
+  headers: IncomingHttpHeaders,
+  redactForNonAdmins: boolean,
+): Inspection | null {
+  const type = headers['content-type']
+  if (typeof type !== 'string' || !JSON_TYPE.test(type) || headers['content-encoding'] !== undefined)
+    return null
+  const authz = request.authz
+  const audit = isAudited(authz?.route?.category)
+  const redact =
+    redactForNonAdmins &&
+    authz?.preset !== 'admin' &&
+    (status >= 400 || authz?.route?.template === UPLOAD_TEMPLATE)
+  return audit || redact ? { redact, audit } : null
+}
+
+export async function inspectResponse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Readable,
+  inspection: Inspection,
+): Promise<Readable | Buffer | string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  // One iterator throughout: leaving a for-await early would destroy the body we may still need to stream.
+  const iterator: AsyncIterator<Buffer> = body[Symbol.asyncIterator]()
+  for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+    chunks.push(next.value)
+    size += next.value.length
+    if (size > MAX_INSPECTED_BYTES) {
+      request.log.warn(
+        { bytes: size },
+        'Flink answer too large to inspect: forwarded without redaction or audit details',
+      )
+      return Readable.from(resumed(chunks, iterator))
+    }
+  }
+  const text = Buffer.concat(chunks, size)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text.toString('utf8'))
+  } catch {
+    return text
+  }
+  if (inspection.audit) request.flinkOutcome = flinkOutcomeOf(parsed)
+  const redacted = inspection.redact ? redactFlinkBody(parsed) : null
+  if (redacted === null) return text
+  reply.removeHeader('content-length')
+  return JSON.stringify(redacted)
+}
+
+async function* resumed(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
+}
