@@ -47,7 +47,12 @@ async function curlUpload(url: string, file: string, boundary: string): Promise<
 
 const standin = await startStandin()
 const config = join(tmpdir(), `fg-bench-upload-${process.pid}.yaml`)
-writeFileSync(config, `listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n`)
+// The upload path as a deployer takes it (anonymous here: this measures streaming, not credentials).
+writeFileSync(
+  config,
+  `listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n` +
+    'auth: { anonymous: { roles: [bench] } }\nauthz: { roles: { bench: deployer } }\n',
+)
 const proxy = spawn(process.execPath, ['dist/main.js', 'serve', '--config', config], {
   stdio: ['ignore', 'pipe', 'inherit'],
 })
