@@ -67,3 +67,14 @@ describe('auth.jwt config', () => {
     }
   })
 })
+
+describe('auth.jwt files', () => {
+  it('an unreadable caFile is a config error naming the key', () => {
+    expect(
+      () =>
+        new JwtAuthenticator(config({ issuer: 'https://i', audience: 'a', caFile: '/nonexistent/ca.pem' }), {
+          logger,
+        }),
+    ).toThrow(/"auth\.jwt\.caFile": \/nonexistent\/ca\.pem: cannot read \(ENOENT\)/)
+  })
+})

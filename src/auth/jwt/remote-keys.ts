@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { JWK } from 'jose'
 import { Agent } from 'undici'
+import { ConfigError } from '../../config/load.js'
 import type { CheckResult } from '../../observability/health.js'
 import type { AuthLogger } from '../logger.js'
 import { keySourceUrlProblem } from './config.js'
@@ -21,6 +22,15 @@ export interface RemoteKeyOptions {
   readonly logger: AuthLogger
   /** Told of every new key set, so verified tokens whose key left it are forgotten. */
   readonly onChange: (keySet: KeySet) => void
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'error'
+    throw new ConfigError('auth.jwt', [`"auth.jwt.caFile": ${file}: cannot read (${reason})`])
+  }
 }
 
 function jwksKeys(document: unknown, url: string): JWK[] {
@@ -55,9 +65,7 @@ export class RemoteKeySource {
     this.#options = options
     this.#jwksUri = options.jwksUri
     this.#dispatcher =
-      options.caFile === undefined
-        ? undefined
-        : new Agent({ connect: { ca: readFileSync(options.caFile, 'utf8') } })
+      options.caFile === undefined ? undefined : new Agent({ connect: { ca: readCa(options.caFile) } })
   }
 
   get keySet(): KeySet {
