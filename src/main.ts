@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { checkConfig } from './cli/check-config.js'
 import { demo } from './cli/demo.js'
+import { hashPassword } from './cli/hash-password.js'
 import { serve } from './cli/serve.js'
 import { standin } from './cli/standin.js'
 import { FlinkGuardError } from './errors.js'
@@ -14,6 +15,7 @@ Commands:
   check-config   validate a config file and print the effective config, secrets masked
   standin        run the Flink REST stand-in (a fake JobManager REST endpoint for demos and tests)
   demo           the quick start: the stand-in with flink-guard in front of it
+  hash-password  print an htpasswd line with a bcrypt hash, for auth.basic
 
 Run 'flink-guard <command> --help' for a command's options.`
 
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   'check-config': checkConfig,
   standin,
   demo,
+  'hash-password': hashPassword,
 }
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line or invalid config. */

@@ -1,0 +1,123 @@
+import { createHmac, randomBytes } from 'node:crypto'
+import { ConfigError } from '../../config/load.js'
+import type { CheckResult } from '../../observability/health.js'
+import type { Authenticator, AuthOutcome, AuthRefusal, Credentials } from '../authenticator.js'
+import { schemeCredential } from '../authorization-header.js'
+import type { Identity } from '../identity.js'
+import type { AuthenticatorOptions } from '../logger.js'
+import { frozenIdentity, refusal } from '../refusal.js'
+import { TtlCache } from '../ttl-cache.js'
+import { decodeBasicCredentials } from './basic-credentials.js'
+import type { BasicConfig } from './config.js'
+import { HtpasswdError, HtpasswdFile } from './htpasswd-file.js'
+import { verifyPassword } from './password-hash.js'
+import { FailureThrottle } from './throttle.js'
+
+/** base64 of a 255-byte user and a 1 KiB password, with room to spare: anything longer is not a login. */
+export const MAX_BASIC_CREDENTIAL_LENGTH = 4 * 1024
+export const MAX_CACHED_LOGINS = 10_000
+
+export type BasicRefusalReason = 'malformed' | 'too_large' | 'unknown_user' | 'bad_password' | 'throttled'
+
+/**
+ * HTTP Basic authentication (RFC 7617) against an htpasswd file.
+ *
+ *     const basic = await BasicAuthenticator.create(config.auth.basic, { logger: app.log })
+ *     // or: const basic = new BasicAuthenticator(config.auth.basic, { logger }); await basic.start()
+ */
+export class BasicAuthenticator implements Authenticator {
+  readonly method = 'basic' as const
+  readonly #config: BasicConfig
+  readonly #file: HtpasswdFile
+  readonly #throttle: FailureThrottle
+  /** Keyed by an HMAC under a key that never leaves this process: the cache holds no password or hash of one. */
+  readonly #cacheKey = randomBytes(32)
+  readonly #cache = new TtlCache<string, Identity>(MAX_CACHED_LOGINS)
+
+  constructor(config: BasicConfig, options: AuthenticatorOptions) {
+    this.#config = config
+    this.#throttle = new FailureThrottle(config.throttle)
+    this.#file = new HtpasswdFile(config.htpasswd, {
+      allowWeakHashes: config.allowWeakHashes,
+      logger: options.logger,
+      // A changed file may remove a user or change a password: nothing verified before may stand.
+      onChange: () => this.#cache.clear(),
+    })
+  }
+
+  static async create(config: BasicConfig, options: AuthenticatorOptions): Promise<BasicAuthenticator> {
+    const authenticator = new BasicAuthenticator(config, options)
+    await authenticator.start()
+    return authenticator
+  }
+
+  /** Reads the htpasswd file and watches it; a file that cannot be read or has bad lines throws a ConfigError. */
+  async start(): Promise<void> {
+    try {
+      await this.#file.start()
+    } catch (err) {
+      if (!(err instanceof HtpasswdError)) throw err
+      throw new ConfigError(
+        'auth.basic',
+        err.problems.map((problem) => `"auth.basic.htpasswd": ${problem}`),
+      )
+    }
+  }
+
+  /** Re-reads the htpasswd file now (the directory watch does this on every change). */
+  reload(): Promise<void> {
+    return this.#file.reload()
+  }
+
+  ready(): CheckResult {
+    return this.#file.content === null ? { ok: false, reason: 'htpasswd file not loaded' } : { ok: true }
+  }
+
+  async close(): Promise<void> {
+    this.#file.close()
+    this.#cache.clear()
+  }
+
+  challenge(): string {
+    return `Basic realm="${this.#config.realm}", charset="UTF-8"`
+  }
+
+  async authenticate({ headers, remoteAddress }: Credentials): Promise<AuthOutcome> {
+    const credential = schemeCredential(headers, 'Basic', MAX_BASIC_CREDENTIAL_LENGTH)
+    if (credential.kind === 'absent') return credential
+    if (credential.kind !== 'present') return this.#refuse(credential.kind)
+    const decoded = decodeBasicCredentials(credential.value)
+    const content = this.#file.content
+    if (decoded === null || content === null) return this.#refuse('malformed')
+    const { user, password } = decoded
+
+    // Before the cache: during a lockout even the right password is refused, or guessing would go on.
+    const retryAfterSec = this.#throttle.attempt(user, remoteAddress)
+    if (retryAfterSec !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', retryAfterSec)
+
+    const cacheKey = createHmac('sha256', this.#cacheKey).update(`${user}:${password}`).digest('base64url')
+    let identity = this.#cache.get(cacheKey)
+    if (identity === undefined) {
+      const hash = content.users.get(user)
+      const matches = await verifyPassword(hash ?? content.dummy, password)
+      if (hash === undefined || !matches)
+        return this.#refuse(hash === undefined ? 'unknown_user' : 'bad_password')
+      identity = frozenIdentity({
+        subject: user,
+        roles: [...(this.#config.users[user] ?? [])],
+        method: 'basic',
+        claims: {},
+      })
+      // Only when the file has not changed while bcrypt ran: a stale success must not outlive a reload.
+      if (this.#file.content === content) {
+        this.#cache.set(cacheKey, identity, Date.now() + this.#config.cacheTtlSec * 1000)
+      }
+    }
+    this.#throttle.succeeded(user, remoteAddress)
+    return { kind: 'accepted', identity }
+  }
+
+  #refuse(reason: Exclude<BasicRefusalReason, 'throttled'>): AuthRefusal {
+    return refusal('basic', 'FG_ERR_AUTH_BAD_CREDENTIALS', reason)
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * What authenticators log through: structured object first, then the message (pino's and Fastify's
+ * `request.log` shape), so the lead can pass `app.log` and tests a recorder.
+ */
+export interface AuthLogger {
+  info(details: object, message: string): void
+  warn(details: object, message: string): void
+  error(details: object, message: string): void
+}
+
+export interface AuthenticatorOptions {
+  readonly logger: AuthLogger
+}
