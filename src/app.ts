@@ -10,7 +10,7 @@ import { replyToClientError, replyToUnsupportedExpectation, replyWithError } fro
 import { FlinkGuardError } from './errors.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
 import { type FlinkOutcome, logAudit } from './observability/audit.js'
-import type { LoggerOption } from './observability/logger.js'
+import type { Logger } from './observability/logger.js'
 import type { ProxyMetrics } from './observability/metrics.js'
 import { requestIdOf } from './observability/request-id.js'
 import { ROUTE_LABEL_INVALID, ROUTE_LABEL_UNKNOWN, routeLabelOf } from './observability/route-label.js'
@@ -38,7 +38,7 @@ declare module 'fastify' {
 
 export interface ProxyAppDependencies {
   readonly forwarder: Forwarder
-  readonly logger: LoggerOption
+  readonly logger: Logger
   readonly metrics: ProxyMetrics | null
   readonly chain: AuthChain
   readonly policy: CompiledPolicy
@@ -68,7 +68,7 @@ export async function buildProxyApp(
   const headersOverTls = securityHeaders(config.responses, true)
   const trustedProxies = config.authz.trustedProxies
   const app = Fastify({
-    logger: deps.logger,
+    loggerInstance: deps.logger,
     // The access line is ours (onResponse), so Fastify's per-request lines are off.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,

@@ -8,7 +8,7 @@ import type { Config } from './config/schema.js'
 import { FlinkGuardError } from './errors.js'
 import { buildAdminApp, type ReadinessChecks } from './observability/admin-app.js'
 import { checkUpstream } from './observability/health.js'
-import type { LoggerOption } from './observability/logger.js'
+import type { Logger } from './observability/logger.js'
 import { ProxyMetrics } from './observability/metrics.js'
 import { createForwarder } from './proxy/forward.js'
 import { requestHeaderPolicy } from './proxy/headers.js'
@@ -31,9 +31,9 @@ export interface RunningServer {
 }
 
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
-export async function startServer(config: Readonly<Config>, logger: LoggerOption): Promise<RunningServer> {
+export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
   const metrics = config.metrics.enabled ? new ProxyMetrics() : null
-  const chain = await createAuthChain(config.auth)
+  const chain = await createAuthChain(config.auth, logger)
   const headerPolicy = requestHeaderPolicy({ identityHeaders: config.upstream.identityHeaders ?? null })
   const forwarder = createForwarder(config, headerPolicy, metrics ?? undefined)
   const { allowedNetworks } = config.authz

@@ -1,4 +1,6 @@
 import { Type } from '@sinclair/typebox'
+import { BasicConfigSchema } from './basic/config.js'
+import { JwtConfigSchema } from './jwt/config.js'
 
 /** The authenticators the chain knows, in the default order: the strongest proof of identity first. */
 export const AUTH_METHODS = ['mtls', 'jwt', 'oidc', 'basic'] as const
@@ -52,6 +54,8 @@ export const AuthConfigSchema = Type.Object(
         'The order in which the configured authenticators look for their credential; the first that finds one decides.',
     }),
     mtls: Type.Optional(MtlsConfigSchema),
+    jwt: Type.Optional(JwtConfigSchema),
+    basic: Type.Optional(BasicConfigSchema),
     anonymous: Type.Optional(AnonymousConfigSchema),
   },
   {

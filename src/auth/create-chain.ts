@@ -1,14 +1,31 @@
 import type { Config } from '../config/schema.js'
 import type { Authenticator } from './authenticator.js'
+import { BasicAuthenticator } from './basic/authenticator.js'
 import { AuthChain } from './chain.js'
 import type { Identity } from './identity.js'
+import { JwtAuthenticator } from './jwt/authenticator.js'
+import type { AuthLogger } from './logger.js'
 import { MtlsAuthenticator } from './mtls.js'
 
-/** Builds the configured authenticators in `auth.order`; the ones not configured are left out. */
-export async function createAuthChain(auth: Config['auth']): Promise<AuthChain> {
+/**
+ * Builds and starts the configured authenticators in `auth.order`; the ones not configured are left out.
+ * Start-up fails on a bad htpasswd or key file; an unreachable IdP does not (readiness says so instead).
+ */
+export async function createAuthChain(auth: Config['auth'], logger: AuthLogger): Promise<AuthChain> {
   const authenticators: Authenticator[] = []
-  for (const method of auth.order) {
-    if (method === 'mtls' && auth.mtls !== undefined) authenticators.push(new MtlsAuthenticator(auth.mtls))
+  try {
+    for (const method of auth.order) {
+      if (method === 'mtls' && auth.mtls !== undefined) authenticators.push(new MtlsAuthenticator(auth.mtls))
+      if (method === 'jwt' && auth.jwt !== undefined) {
+        authenticators.push(await JwtAuthenticator.create(auth.jwt, { logger }))
+      }
+      if (method === 'basic' && auth.basic !== undefined) {
+        authenticators.push(await BasicAuthenticator.create(auth.basic, { logger }))
+      }
+    }
+  } catch (err) {
+    await Promise.allSettled(authenticators.map((authenticator) => authenticator.close()))
+    throw err
   }
   const anonymous: Identity | null =
     auth.anonymous === undefined

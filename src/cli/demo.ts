@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile } from '../config/load.js'
 import { FlinkGuardError } from '../errors.js'
-import { loggerOptions } from '../observability/logger.js'
+import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
 import { startStandin } from '../standin/server.js'
 import { parseOptions } from './args.js'
+import { demoCredentials } from './demo-state.js'
 import { onShutdownSignal } from './lifecycle.js'
 
 export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../config/quickstart.yaml', import.meta.url))
@@ -12,7 +13,8 @@ export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../config/quickstart.
 export const DEMO_HELP = `Usage: flink-guard demo [--config <file>] [--log-level <level>]
 
 The quick start: runs the Flink REST stand-in on the port of upstream.url and flink-guard in front of
-it, then prints the URL to open and a curl line that works.
+it, then prints the URL to open and a curl line that works. On first start it generates the demo
+user's password into .flink-guard/ (the proxy keeps only its bcrypt hash).
 
 Options:
   --config <file>       the config (default: config/quickstart.yaml)
@@ -25,6 +27,7 @@ export async function demo(argv: string[]): Promise<number> {
     process.stdout.write(`${DEMO_HELP}\n`)
     return 0
   }
+  const user = await demoCredentials()
   const { config } = loadConfigFile(options.config ?? QUICKSTART_CONFIG)
   const upstream = new URL(config.upstream.url)
   if (upstream.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(upstream.hostname)) {
@@ -33,7 +36,7 @@ export async function demo(argv: string[]): Promise<number> {
     })
   }
   const standin = await startStandin({ host: '127.0.0.1', port: Number(upstream.port) })
-  const server = await startServer(config, loggerOptions(options['log-level'] ?? 'warn')).catch(
+  const server = await startServer(config, createLogger(options['log-level'] ?? 'warn')).catch(
     async (err) => {
       await standin.close()
       throw err
@@ -46,8 +49,10 @@ export async function demo(argv: string[]): Promise<number> {
       `  flink-guard proxy:              ${server.proxyUrl}/`,
       `  admin (health, readiness):      ${server.adminUrl}/readyz`,
       '',
+      `Log in as "${user.user}" with password "${user.password}" (generated on first start; kept in .flink-guard/).`,
       'Try:',
-      `  curl -s ${server.proxyUrl}/overview`,
+      `  curl -s -u ${user.user}:${user.password} ${server.proxyUrl}/overview`,
+      `  curl -s ${server.proxyUrl}/overview    # no credentials: 401`,
       '',
       'Press Ctrl-C to stop.',
       '',

@@ -74,8 +74,11 @@ export async function hashPassword(argv: string[]): Promise<number> {
       `bcrypt uses only the first ${MAX_BCRYPT_PASSWORD_BYTES} bytes of a password; this one is longer`,
     )
   }
-  // $2b$ and $2y$ are the same algorithm; Apache's htpasswd -B writes $2y$, and so does flink-guard.
-  const hashed = (await hash(password, cost)).replace(/^\$2b\$/, '$2y$')
-  process.stdout.write(`${user}:${hashed}\n`)
+  process.stdout.write(`${await htpasswdLine(user, password, cost)}\n`)
   return 0
+}
+
+/** `user:$2y$…`: $2b$ and $2y$ are the same algorithm; Apache's htpasswd -B writes $2y$, and so does flink-guard. */
+export async function htpasswdLine(user: string, password: string, cost: number): Promise<string> {
+  return `${user}:${(await hash(password, cost)).replace(/^\$2b\$/, '$2y$')}`
 }

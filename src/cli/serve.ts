@@ -1,5 +1,5 @@
 import { loadConfigFile } from '../config/load.js'
-import { loggerOptions } from '../observability/logger.js'
+import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
 import { configPath, parseOptions } from './args.js'
 import { onShutdownSignal } from './lifecycle.js'
@@ -23,7 +23,7 @@ export async function serve(argv: string[]): Promise<number> {
     return 0
   }
   const { config } = loadConfigFile(configPath(options.config))
-  const server = await startServer(config, loggerOptions(options['log-level'] ?? 'info'))
+  const server = await startServer(config, createLogger(options['log-level'] ?? 'info'))
   server.proxy.log.info(
     { proxy: server.proxyUrl, admin: server.adminUrl, upstream: config.upstream.url },
     'flink-guard started',

@@ -3,6 +3,7 @@ import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors'
 import { Value } from '@sinclair/typebox/value'
 import { parseDocument } from 'yaml'
 import { AUTH_METHODS } from '../auth/config.js'
+import { jwtConfigProblems } from '../auth/jwt/config.js'
 import { compilePolicy } from '../authz/decide.js'
 import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
@@ -175,6 +176,9 @@ function authProblems(config: Config): string[] {
       `"auth" configures no authentication method, so every request would be refused: configure one of ${AUTH_METHODS.map((m) => `auth.${m}`).join(', ')}, or let requests without credentials in explicitly with auth.anonymous`,
     ]
   }
+  const jwt = auth.jwt
+  if (jwt !== undefined && typeof jwt === 'object' && Array.isArray(jwt.algorithms))
+    return jwtConfigProblems(jwt)
   return []
 }
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { replyWithError } from '../error-reply.js'
 import { ERRORS, FlinkGuardError } from '../errors.js'
 import type { CheckResult } from './health.js'
-import type { LoggerOption } from './logger.js'
+import type { Logger } from './logger.js'
 import type { ProxyMetrics } from './metrics.js'
 
 export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
@@ -14,9 +14,12 @@ export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
 export async function buildAdminApp(
   checks: ReadinessChecks,
   metrics: ProxyMetrics | null,
-  logger: LoggerOption,
+  logger: Logger,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger, logController: new LogController({ disableRequestLogging: true }) })
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  })
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   app.setNotFoundHandler((request, reply) =>
     replyWithError(new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND'), request, reply),

@@ -1,4 +1,5 @@
-import type { FastifyServerOptions } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
+import { pino } from 'pino'
 
 /** Credentials never reach a log line, whatever object is logged. */
 export const REDACTED_PATHS = [
@@ -13,12 +14,14 @@ export const REDACTED_PATHS = [
   '*.token',
 ]
 
-export type LoggerOption = FastifyServerOptions['logger']
+/** Fastify's view of a pino logger: what the listeners and the authenticators take. */
+export type Logger = FastifyBaseLogger
 
-export function loggerOptions(level: string, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(stream ? { stream } : {}),
-  }
+/**
+ * The one logger of a running proxy, shared by both listeners and by the authenticators (which log key
+ * refreshes and file reloads before any request exists). JSON lines to stdout unless a stream is given.
+ */
+export function createLogger(level: string, stream?: NodeJS.WritableStream): Logger {
+  const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }
+  return stream ? pino(options, stream) : pino(options)
 }

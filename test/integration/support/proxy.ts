@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { validateConfig } from '../../../src/config/load.js'
-import { loggerOptions } from '../../../src/observability/logger.js'
+import { createLogger } from '../../../src/observability/logger.js'
 import { type RunningServer, startServer } from '../../../src/server.js'
 
 export interface TestProxy extends RunningServer {
@@ -42,7 +42,7 @@ export async function startProxy(
       callback()
     },
   })
-  const server = await startServer(config, loggerOptions('info', sink))
+  const server = await startServer(config, createLogger('info', sink))
   return {
     ...server,
     rawLogs,
