@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { AuthChain } from './auth/chain.js'
 import type { Identity } from './auth/identity.js'
@@ -18,6 +19,8 @@ import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
 import type { Forwarder } from './proxy/forward.js'
 import { type CorsPolicy, isPreflight, securityHeaders } from './proxy/response-policy.js'
+import type { PinSet } from './tls/fingerprint.js'
+import type { ServerTlsMaterial } from './tls/server-tls.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +48,12 @@ export interface ProxyAppDependencies {
   /** Null: every client address may try. */
   readonly allowedNetworks: NetworkList | null
   readonly cors: CorsPolicy
+  /** The TLS listener's material; null serves plain HTTP. */
+  readonly tls: ServerTlsMaterial | null
+  /** Client certificate pins, checked as each handshake completes. */
+  readonly pins: PinSet | null
+  /** Told of every failed handshake, pin mismatches included (metrics). */
+  readonly onHandshakeError?: (reason: string) => void
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -67,7 +76,13 @@ export async function buildProxyApp(
   const headersOverHttp = securityHeaders(config.responses, false)
   const headersOverTls = securityHeaders(config.responses, true)
   const trustedProxies = config.authz.trustedProxies
+  const tls = deps.tls
   const app = Fastify({
+    ...(tls === null
+      ? {}
+      : {
+          https: { ...tls.context, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized },
+        }),
     loggerInstance: deps.logger,
     // The access line is ours (onResponse), so Fastify's per-request lines are off.
     logController: new LogController({ disableRequestLogging: true }),
@@ -105,6 +120,7 @@ export async function buildProxyApp(
   // Node answers `Expect: 100-continue` on its own unless someone listens; we listen so the 100 goes out
   // only after authentication and authorization have passed (see forward()).
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))
+  if (tls !== null) watchHandshakes(app, deps.pins, deps.onHandshakeError)
   app.server.on('checkExpectation', replyToUnsupportedExpectation)
 
   app.decorateRequest('bodyMeter', null)
@@ -190,4 +206,37 @@ export async function buildProxyApp(
   }
 
   return app
+}
+
+/**
+ * Client certificate pins are checked the moment a handshake completes. The listener is *prepended*: the HTTP
+ * server's own `secureConnection` listener starts parsing requests, and with a plain `on` a request the client
+ * sent along with its Finished message would still be read and forwarded on the dying socket.
+ */
+function watchHandshakes(
+  app: FastifyInstance,
+  pins: PinSet | null,
+  onHandshakeError: ((reason: string) => void) | undefined,
+): void {
+  app.server.on('tlsClientError', (err: NodeJS.ErrnoException) =>
+    onHandshakeError?.(err.code ?? 'handshake_failed'),
+  )
+  if (pins === null) return
+  app.server.prependListener('secureConnection', (socket: TLSSocket) => {
+    const certificate = socket.getPeerCertificate()
+    // No certificate (clientAuth: request): nothing to pin; the request needs another credential.
+    if (certificate === null || Object.keys(certificate).length === 0) return
+    if (!pins.matches(certificate)) {
+      app.log.warn(
+        {
+          subject: certificate.subject,
+          fingerprint256: certificate.fingerprint256,
+          remoteAddress: socket.remoteAddress,
+        },
+        'client certificate not pinned: connection closed',
+      )
+      onHandshakeError?.('pin_mismatch')
+      socket.destroy()
+    }
+  })
 }

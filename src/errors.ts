@@ -20,6 +20,10 @@ export const ERRORS = {
   FG_ERR_CONFIG_UNREADABLE: { status: null, message: 'The configuration file cannot be read' },
   FG_ERR_CLI_USAGE: { status: null, message: 'The command line is invalid' },
   FG_ERR_LISTEN_FAILED: { status: null, message: 'A listener could not be opened' },
+  FG_ERR_TLS_MATERIAL: {
+    status: null,
+    message: 'A certificate, key, keystore or truststore cannot be used',
+  },
 
   // Requests as they arrive
   FG_ERR_REQUEST_MALFORMED: { status: 400, message: 'The request is malformed' },
@@ -39,6 +43,10 @@ export const ERRORS = {
     message: 'The Flink REST endpoint did not accept a connection in time',
   },
   FG_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The Flink REST endpoint did not answer in time' },
+  FG_ERR_UPSTREAM_TLS: {
+    status: 502,
+    message: "The Flink REST endpoint's certificate was not trusted (CA, host name or pinned fingerprint)",
+  },
 
   // Admin listener
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },

@@ -27,7 +27,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   'hash-password': hashPassword,
 }
 
-/** Exit codes: 0 done, 1 failed while running, 2 bad command line or invalid config. */
+/** Exit codes: 0 done, 1 failed while running, 2 bad command line, invalid config or unusable TLS files. */
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -50,7 +50,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof FlinkGuardError) {
       // Known failures are one clear message, never a stack trace.
       process.stderr.write(`flink-guard: ${err.message}\n`)
-      const usage = err.code === 'FG_ERR_CLI_USAGE' || err.code.startsWith('FG_ERR_CONFIG_')
+      const usage =
+        err.code === 'FG_ERR_CLI_USAGE' ||
+        err.code.startsWith('FG_ERR_CONFIG_') ||
+        err.code === 'FG_ERR_TLS_MATERIAL'
       process.exit(usage ? 2 : 1)
     }
     process.stderr.write(`flink-guard: unexpected failure\n${(err as Error).stack ?? String(err)}\n`)

@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildProxyApp } from './app.js'
@@ -13,6 +14,8 @@ import { ProxyMetrics } from './observability/metrics.js'
 import { createForwarder } from './proxy/forward.js'
 import { requestHeaderPolicy } from './proxy/headers.js'
 import { corsPolicy } from './proxy/response-policy.js'
+import { startTlsReload, type TlsReloader } from './tls/reload.js'
+import { loadServerTls, pinsOf } from './tls/server-tls.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -28,11 +31,15 @@ export interface RunningServer {
    * Resolves `true` when everything finished within the grace period.
    */
   close(graceMs?: number): Promise<boolean>
+  /** Re-reads the TLS files now, as SIGHUP does (TLS listeners only). */
+  readonly reloadTls?: () => boolean
 }
 
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
 export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
   const metrics = config.metrics.enabled ? new ProxyMetrics() : null
+  const tlsConfig = config.tls
+  const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
   const chain = await createAuthChain(config.auth, logger)
   const headerPolicy = requestHeaderPolicy({ identityHeaders: config.upstream.identityHeaders ?? null })
   const forwarder = createForwarder(config, headerPolicy, metrics ?? undefined)
@@ -45,7 +52,16 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     policy: compilePolicy(config.authz),
     allowedNetworks: allowedNetworks.length > 0 ? compileNetworks(allowedNetworks) : null,
     cors: corsPolicy(config.responses.cors),
+    tls,
+    pins: pinsOf(tlsConfig?.pinnedFingerprints ?? []),
+    ...(metrics === null
+      ? {}
+      : { onHandshakeError: (reason: string) => metrics.recordHandshakeError(reason) }),
   })
+  const reloader: TlsReloader | null =
+    tls === null
+      ? null
+      : startTlsReload(proxy.server as HttpsServer, tls, () => loadServerTls(tlsConfig!), logger, metrics)
   const checks: ReadinessChecks = {
     upstream: async () => {
       const result = await checkUpstream(forwarder.pool)
@@ -63,6 +79,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
     await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
+    reloader?.close()
     await Promise.allSettled([proxy.close(), admin.close(), forwarder.close(), chain.close()])
     const { code, message } = err as { code?: string; message?: string }
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
@@ -93,10 +110,18 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     }
     await (inTime ? forwarder.close() : forwarder.pool.destroy())
     await chain.close()
+    reloader?.close()
     return inTime
   }
 
-  return { proxy, admin, proxyUrl: urlOf(proxy, 'http'), adminUrl: urlOf(admin, 'http'), close }
+  return {
+    proxy,
+    admin,
+    proxyUrl: urlOf(proxy, tls === null ? 'http' : 'https'),
+    adminUrl: urlOf(admin, 'http'),
+    close,
+    ...(reloader === null ? {} : { reloadTls: reloader.reload }),
+  }
 }
 
 function urlOf(app: FastifyInstance, scheme: string): string {

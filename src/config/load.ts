@@ -7,6 +7,7 @@ import { jwtConfigProblems } from '../auth/jwt/config.js'
 import { compilePolicy } from '../authz/decide.js'
 import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
+import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 
@@ -163,7 +164,13 @@ function semanticProblems(config: Config): string[] {
   ) {
     problems.push(`"admin.port" must differ from "listen.port" (both are ${config.listen.port})`)
   }
-  problems.push(...authProblems(config), ...authzProblems(config), ...corsProblems(config))
+  problems.push(
+    ...tlsConfigProblems(config.tls),
+    ...pinProblems(config.upstream?.tls?.pinnedFingerprints, 'upstream.tls.pinnedFingerprints'),
+    ...authProblems(config),
+    ...authzProblems(config),
+    ...corsProblems(config),
+  )
   return problems
 }
 
@@ -175,6 +182,9 @@ function authProblems(config: Config): string[] {
     return [
       `"auth" configures no authentication method, so every request would be refused: configure one of ${AUTH_METHODS.map((m) => `auth.${m}`).join(', ')}, or let requests without credentials in explicitly with auth.anonymous`,
     ]
+  }
+  if (auth.mtls !== undefined && (config.tls?.clientAuth ?? 'none') === 'none') {
+    return ['"auth.mtls" identifies users by client certificate: set "tls.clientAuth" to request or require']
   }
   const jwt = auth.jwt
   if (jwt !== undefined && typeof jwt === 'object' && Array.isArray(jwt.algorithms))

@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { AuthConfigSchema } from '../auth/config.js'
 import { AuthzConfigSchema } from '../authz/config.js'
 import { ResponsesConfigSchema } from '../proxy/response-policy.js'
+import { TlsConfigSchema, UpstreamTlsConfigSchema } from '../tls/config.js'
 
 /**
  * The configuration schema: the one source of the config's shape, its defaults and its TypeScript type.
@@ -39,6 +40,7 @@ export const ConfigSchema = Type.Object(
       },
       'The public listener: the only door to Flink.',
     ),
+    tls: Type.Optional(TlsConfigSchema),
     upstream: Type.Object(
       {
         url: Type.String({
@@ -59,6 +61,7 @@ export const ConfigSchema = Type.Object(
           },
           'Upstream timeouts.',
         ),
+        tls: UpstreamTlsConfigSchema,
         identityHeaders: Type.Optional(
           Type.Object(
             {

@@ -56,6 +56,25 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  private readonly handshakeErrors = new Counter({
+    name: 'flink_guard_tls_handshake_errors_total',
+    help: 'TLS handshakes that failed or were cut (pin_mismatch), by OpenSSL error code',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+  private readonly certificateExpiryGauge = new Gauge({
+    name: 'flink_guard_certificate_expiry_seconds',
+    help: "Seconds until the proxy's TLS certificate expires, by the file it came from",
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+  })
+  private readonly reloads = new Counter({
+    name: 'flink_guard_reloads_total',
+    help: 'Reloads of certificates and credential files, by what and result',
+    labelNames: ['what', 'result'] as const,
+    registers: [this.registry],
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
   }
@@ -73,6 +92,19 @@ export class ProxyMetrics implements UpstreamObserver {
 
   recordDenial(route: string, preset: string | null): void {
     this.authzDenied.inc({ route, preset: preset ?? 'none' })
+  }
+
+  /** OpenSSL's error codes are a fixed set, so the label stays bounded. */
+  recordHandshakeError(reason: string): void {
+    this.handshakeErrors.inc({ reason })
+  }
+
+  certificateExpiry(file: string, secondsLeft: number): void {
+    this.certificateExpiryGauge.set({ file }, secondsLeft)
+  }
+
+  reloaded(what: string, result: 'success' | 'failure'): void {
+    this.reloads.inc({ what, result })
   }
 
   upstreamResponded(request: FastifyRequest, seconds: number): void {

@@ -24,7 +24,11 @@ describe('config', () => {
     const { config } = parseConfig(`${AUTH}upstream: { url: "http://127.0.0.1:8081" }`, 'x.yaml', {})
     expect(config).toEqual({
       listen: { host: '127.0.0.1', port: 8443 },
-      upstream: { url: 'http://127.0.0.1:8081', timeouts: { connectMs: 5000, responseMs: 60000 } },
+      upstream: {
+        url: 'http://127.0.0.1:8081',
+        timeouts: { connectMs: 5000, responseMs: 60000 },
+        tls: { verifyHostname: true, pinnedFingerprints: [] },
+      },
       limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
       authz: { roles: {}, rules: [], sensLogsFor: 'admin', allowedNetworks: [], trustedProxies: [] },
@@ -47,7 +51,7 @@ listen: { port: 70000, hots: x }
 upstream: { timeouts: { connectMs: -5 } }
 limits: { maxBodyBytes: "lots" }
 shutdown: { graceMs: 10 }
-tls: {}
+tsl: {}
 `)
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -56,7 +60,7 @@ tls: {}
         '"upstream.url" is required',
         '"upstream.timeouts.connectMs" must be at least 1, got -5',
         '"limits.maxBodyBytes" must be a whole number, got "lots"',
-        '"tls" is not a known key',
+        '"tsl" is not a known key',
         expect.stringMatching(
           /^"auth" configures no authentication method, so every request would be refused/,
         ),
