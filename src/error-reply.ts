@@ -28,7 +28,10 @@ function asFlinkGuardError(error: unknown): FlinkGuardError {
 
 function reasonOf(error: FlinkGuardError): string | undefined {
   const cause = error.cause as { code?: string; message?: string } | undefined
-  return cause === undefined ? undefined : (cause.code ?? cause.message)
+  if (cause === undefined) return undefined
+  return cause.code !== undefined && cause.message !== undefined
+    ? `${cause.code}: ${cause.message}`
+    : (cause.code ?? cause.message)
 }
 
 /**

@@ -7,6 +7,7 @@ import { BodyLimit } from './body-limit.js'
 import { clientResponseHeaders, type RequestHeaderPolicy, upstreamRequestHeaders } from './headers.js'
 import { inspectionOf, inspectResponse } from './inspect-response.js'
 import { upstreamError } from './upstream-errors.js'
+import { upstreamConnector } from './upstream-tls.js'
 
 /** nginx's convention for "the client closed the request before the response": shows in the access log only. */
 const CLIENT_CLOSED_REQUEST = 499
@@ -38,10 +39,14 @@ export function createForwarder(
   observer?: UpstreamObserver,
 ): Forwarder {
   const { connectMs, responseMs } = config.upstream.timeouts
-  const pool = new Pool(new URL(config.upstream.url).origin, {
+  const origin = new URL(config.upstream.url)
+  const pool = new Pool(origin.origin, {
     connections: MAX_UPSTREAM_CONNECTIONS,
     pipelining: 1,
-    connect: { timeout: connectMs },
+    connect:
+      origin.protocol === 'https:'
+        ? upstreamConnector(config.upstream.tls, connectMs)
+        : { timeout: connectMs },
     headersTimeout: responseMs,
     bodyTimeout: responseMs,
   })

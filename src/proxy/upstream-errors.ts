@@ -1,4 +1,23 @@
 import { FlinkGuardError } from '../errors.js'
+import { UPSTREAM_PIN_MISMATCH } from './upstream-tls.js'
+
+/** Node's and OpenSSL's codes for a certificate that failed verification. */
+const TLS_VERIFICATION_CODES = new Set([
+  UPSTREAM_PIN_MISMATCH,
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+])
 
 /**
  * Maps undici's failures to the proxy's registry. A gateway must say what went wrong *upstream*:
@@ -7,6 +26,9 @@ import { FlinkGuardError } from '../errors.js'
 export function upstreamError(err: unknown): FlinkGuardError {
   if (err instanceof FlinkGuardError) return err
   const code = (err as { code?: string } | null)?.code
+  if (code !== undefined && TLS_VERIFICATION_CODES.has(code)) {
+    return new FlinkGuardError('FG_ERR_UPSTREAM_TLS', { cause: err })
+  }
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new FlinkGuardError('FG_ERR_UPSTREAM_CONNECT_TIMEOUT', { cause: err })

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +18,8 @@ export type { StandinJob } from './state.js'
 export interface StandinOptions {
   host?: string
   port?: number
+  /** Serve HTTPS, as Flink does with security.ssl.rest.enabled (requestCert for its authentication-enabled). */
+  https?: HttpsOptions
   /** Flink's `rest.server.max-content-length` for non-multipart bodies. */
   maxContentLength?: number
   /** Where uploaded jars are stored; a fresh temporary folder by default. */
@@ -279,20 +282,21 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     response.end(reply.body)
   }
 
-  const server = createServer((request, response) => {
+  const listener = (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((err: Error) => {
       if (!response.headersSent) {
         response.writeHead(500, { 'content-type': JSON_TYPE })
         response.end(JSON.stringify({ errors: ['Internal server error.', err.message] }))
       }
     })
-  })
+  }
+  const server = options.https ? createHttpsServer(options.https, listener) : createServer(listener)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve)
   })
   const { port } = server.address() as AddressInfo
-  address = `http://${options.host ?? '127.0.0.1'}:${port}`
+  address = `${options.https ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${port}`
 
   return {
     url: address,
