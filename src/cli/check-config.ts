@@ -2,23 +2,30 @@ import { stringify } from 'yaml'
 import { loadConfigFile, maskedConfig } from '../config/load.js'
 import { configPath, parseOptions } from './args.js'
 
-export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file>
+export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file> [--strict]
 
 Validates a config file exactly as serve does and prints the effective config (defaults applied,
-secrets masked). Exits 0 when valid, 2 with every problem listed when not.
+secrets masked). Exits 0 when valid, 2 with every problem listed when not. Warnings (such as Flink's
+REST endpoint not bound to loopback, read through flinkConf) go to stderr.
 
 Options:
   --config <file>   the config file (default: $FLINK_GUARD_CONFIG)
+  --strict          exit 2 on warnings too
   -h, --help        show this help`
 
 export async function checkConfig(argv: string[]): Promise<number> {
-  const options = parseOptions(argv, { config: { type: 'string' } })
+  const options = parseOptions(argv, { config: { type: 'string' }, strict: { type: 'boolean' } })
   if (options.help) {
     process.stdout.write(`${CHECK_CONFIG_HELP}\n`)
     return 0
   }
   const file = configPath(options.config)
   const loaded = loadConfigFile(file)
+  for (const warning of loaded.warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)
+  if (options.strict && loaded.warnings.length > 0) {
+    process.stderr.write(`flink-guard: ${file}: ${loaded.warnings.length} warning(s), refused by --strict\n`)
+    return 2
+  }
   process.stdout.write(
     `# ${file}: valid. Effective configuration (secrets masked):\n${stringify(maskedConfig(loaded))}`,
   )

@@ -22,8 +22,9 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(`${SERVE_HELP}\n`)
     return 0
   }
-  const { config } = loadConfigFile(configPath(options.config))
+  const { config, warnings } = loadConfigFile(configPath(options.config))
   const server = await startServer(config, createLogger(options['log-level'] ?? 'info'))
+  for (const warning of warnings) server.proxy.log.warn({ warning }, 'configuration warning')
   server.proxy.log.info(
     { proxy: server.proxyUrl, admin: server.adminUrl, upstream: config.upstream.url },
     'flink-guard started',

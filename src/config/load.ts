@@ -8,6 +8,7 @@ import { compilePolicy } from '../authz/decide.js'
 import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
 import { pinProblems, tlsConfigProblems } from '../tls/config.js'
+import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 
@@ -27,6 +28,8 @@ export interface LoadedConfig {
   readonly config: Readonly<Config>
   /** Key paths filled from `${env:…}`/`${file:…}` references, masked when printed. */
   readonly secretPaths: ReadonlySet<string>
+  /** Valid but risky settings (Flink's REST endpoint not on loopback): logged at start, fatal for check-config --strict. */
+  readonly warnings: readonly string[]
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -70,13 +73,27 @@ export function validateConfig(
   source: string,
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedConfig {
-  const { value, problems, secretPaths } = resolveReferences(raw, env)
+  const { value: resolved, problems, secretPaths } = resolveReferences(raw, env)
+  const { value, warnings } = withFlinkConf(resolved, problems)
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
   problems.push(...schemaProblems(withDefaults))
   problems.push(...semanticProblems(withDefaults as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
 
-  return { config: deepFreeze(withDefaults as Config), secretPaths }
+  return { config: deepFreeze(withDefaults as Config), secretPaths, warnings }
+}
+
+/** `flinkConf:` fills what flink-guard's own keys leave unset from Flink's configuration (flink-conf.ts). */
+function withFlinkConf(value: unknown, problems: string[]): { value: unknown; warnings: string[] } {
+  const path = (value as { flinkConf?: unknown } | null)?.flinkConf
+  if (typeof path !== 'string' || path === '') return { value, warnings: [] }
+  try {
+    const merged = applyFlinkConf(value as Record<string, unknown>, readFlinkConf(path))
+    return { value: merged.config, warnings: merged.warnings }
+  } catch (err) {
+    problems.push(`"flinkConf" ${path} ${(err as Error).message}`)
+    return { value, warnings: [] }
+  }
 }
 
 function schemaProblems(value: unknown): string[] {

@@ -41,6 +41,13 @@ export const ConfigSchema = Type.Object(
       'The public listener: the only door to Flink.',
     ),
     tls: Type.Optional(TlsConfigSchema),
+    flinkConf: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Flink's conf directory or its config.yaml / flink-conf.yaml: upstream.url and upstream.tls from rest.* and security.ssl.rest.*, and tls.* defaults from Flink's REST keystore, security.ssl.algorithms and security.ssl.protocol. Keys set here win.",
+      }),
+    ),
     upstream: Type.Object(
       {
         url: Type.String({

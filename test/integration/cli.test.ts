@@ -49,6 +49,18 @@ describe('flink-guard command line', () => {
     }
   })
 
+  it('check-config warns when flinkConf shows Flink listening beyond loopback, and --strict refuses it', async () => {
+    const flinkConf = writeConfig('rest.bind-address: 0.0.0.0\nrest.port: 8081\n')
+    const file = writeConfig(`flinkConf: ${flinkConf}\nauth: { anonymous: {} }\n`)
+    const lenient = await runCli(['check-config', '--config', file])
+    expect(lenient.code).toBe(0)
+    expect(lenient.stderr).toContain("warning: Flink's rest.bind-address is 0.0.0.0, not loopback")
+    expect(lenient.stdout).toContain('url: http://127.0.0.1:8081')
+    const strict = await runCli(['check-config', '--strict', '--config', file])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain('refused by --strict')
+  })
+
   it('check-config prints the effective config with secrets masked', async () => {
     const file = writeConfig(
       'auth: { anonymous: {} }\nupstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n',
