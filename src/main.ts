@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { checkConfig } from './cli/check-config.js'
 import { demo } from './cli/demo.js'
+import { fingerprint } from './cli/fingerprint.js'
+import { genCerts } from './cli/gen-certs.js'
 import { hashPassword } from './cli/hash-password.js'
 import { serve } from './cli/serve.js'
 import { standin } from './cli/standin.js'
@@ -16,6 +18,8 @@ Commands:
   standin        run the Flink REST stand-in (a fake JobManager REST endpoint for demos and tests)
   demo           the quick start: the stand-in with flink-guard in front of it
   hash-password  print an htpasswd line with a bcrypt hash, for auth.basic
+  gen-certs      make a private CA with server and client certificates (PEM and PKCS12)
+  fingerprint    print the SHA-1 and SHA-256 fingerprints of a certificate or keystore
 
 Run 'flink-guard <command> --help' for a command's options.`
 
@@ -25,6 +29,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   standin,
   demo,
   'hash-password': hashPassword,
+  'gen-certs': genCerts,
+  fingerprint,
 }
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line, invalid config or unusable TLS files. */

@@ -5,12 +5,22 @@ export type Options = NonNullable<ParseArgsConfig['options']>
 
 /** Strict option parsing shared by every command: an unknown or malformed option is a usage error (exit 2). */
 export function parseOptions<T extends Options>(argv: string[], options: T) {
+  const { values, positionals } = parseWithPositionals(argv, options)
+  if (positionals.length > 0) {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: `unexpected argument "${positionals[0]}"` })
+  }
+  return values
+}
+
+/** As parseOptions, for commands that also take operands (`flink-guard fingerprint <file>`). */
+export function parseWithPositionals<T extends Options>(argv: string[], options: T) {
   try {
     return parseArgs({
       args: argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-    }).values
+      allowPositionals: true,
+    })
   } catch (err) {
     throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: (err as Error).message, cause: err })
   }

@@ -5,7 +5,7 @@ import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
 import { startStandin } from '../standin/server.js'
 import { parseOptions } from './args.js'
-import { demoCredentials } from './demo-state.js'
+import { DEMO_STATE_DIR, demoCertificates, demoCredentials } from './demo-state.js'
 import { onShutdownSignal } from './lifecycle.js'
 
 export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../config/quickstart.yaml', import.meta.url))
@@ -13,8 +13,9 @@ export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../config/quickstart.
 export const DEMO_HELP = `Usage: flink-guard demo [--config <file>] [--log-level <level>]
 
 The quick start: runs the Flink REST stand-in on the port of upstream.url and flink-guard in front of
-it, then prints the URL to open and a curl line that works. On first start it generates the demo
-user's password into .flink-guard/ (the proxy keeps only its bcrypt hash).
+it, over HTTPS, then prints the URL to open and a curl line that works. On first start it generates
+into .flink-guard/ a development CA with a certificate for localhost, and the demo user's password
+(the proxy keeps only its bcrypt hash).
 
 Options:
   --config <file>       the config (default: config/quickstart.yaml)
@@ -28,6 +29,7 @@ export async function demo(argv: string[]): Promise<number> {
     return 0
   }
   const user = await demoCredentials()
+  demoCertificates()
   const { config } = loadConfigFile(options.config ?? QUICKSTART_CONFIG)
   const upstream = new URL(config.upstream.url)
   if (upstream.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(upstream.hostname)) {
@@ -42,17 +44,20 @@ export async function demo(argv: string[]): Promise<number> {
       throw err
     },
   )
+  // The certificate names localhost: print the URL a browser and curl will verify.
+  const publicUrl = server.proxyUrl.replace('//127.0.0.1:', '//localhost:')
   process.stdout.write(
     [
       'flink-guard demo is running.',
       `  Flink REST stand-in (upstream): ${standin.url}`,
-      `  flink-guard proxy:              ${server.proxyUrl}/`,
+      `  flink-guard proxy:              ${publicUrl}/`,
       `  admin (health, readiness):      ${server.adminUrl}/readyz`,
       '',
-      `Log in as "${user.user}" with password "${user.password}" (generated on first start; kept in .flink-guard/).`,
+      `Log in as "${user.user}" with password "${user.password}" (generated on first start; kept in ${DEMO_STATE_DIR}/).`,
+      `The certificate is signed by a development CA made on first start: ${DEMO_STATE_DIR}/tls/ca.pem`,
       'Try:',
-      `  curl -s -u ${user.user}:${user.password} ${server.proxyUrl}/overview`,
-      `  curl -s ${server.proxyUrl}/overview    # no credentials: 401`,
+      `  curl -s --cacert ${DEMO_STATE_DIR}/tls/ca.pem -u ${user.user}:${user.password} ${publicUrl}/overview`,
+      `  curl -s --cacert ${DEMO_STATE_DIR}/tls/ca.pem ${publicUrl}/overview    # no credentials: 401`,
       '',
       'Press Ctrl-C to stop.',
       '',

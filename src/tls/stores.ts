@@ -195,3 +195,25 @@ export function trustAnchors(data: Buffer, password: string | undefined): X509Ce
     throw new StoreError('no-certificate', 'the truststore holds no trusted certificate')
   return anchors
 }
+
+/** Every certificate in a file, with its keystore alias where it has one: for `flink-guard fingerprint`. */
+export function listCertificates(
+  data: Buffer,
+  password: string | undefined,
+): { alias: string | null; cert: X509Certificate }[] {
+  if (data.length === 0) throw new StoreError('no-certificate', 'the file is empty')
+  if (isPem(data)) return pemCertificates(data.toString('utf8')).map((cert) => ({ alias: null, cert }))
+  if (isJks(data)) {
+    return parseJks(data, password ?? '').flatMap((entry) =>
+      entry.kind === 'cert'
+        ? [{ alias: entry.alias, cert: certificate(entry.cert) }]
+        : entry.chain.slice(0, 1).map((der) => ({ alias: entry.alias, cert: certificate(der) })),
+    )
+  }
+  try {
+    return [{ alias: null, cert: new X509Certificate(data) }]
+  } catch {}
+  return parsePkcs12(data, password ?? '')
+    .filter((entry) => entry.kind === 'cert')
+    .map((entry) => ({ alias: entry.alias ?? null, cert: certificate(entry.der) }))
+}
