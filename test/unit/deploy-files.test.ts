@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { validateConfig } from '../../src/config/load.js'
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
+
+describe('docker/Dockerfile', () => {
+  const dockerfile = read('docker/Dockerfile')
+  const stages = dockerfile.split(/^FROM /m).slice(1)
+  const runtime = stages.at(-1)!
+
+  it('builds on a base image pinned by full version, in several stages', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2)
+    for (const stage of stages)
+      expect(stage).toMatch(/^node:\d+\.\d+\.\d+-[a-z-]+(@sha256:[0-9a-f]{64})? AS /)
+  })
+
+  it('runs as a non-root numeric user, with production dependencies only', () => {
+    expect(runtime).toMatch(/^USER 10001:10001$/m)
+    expect(runtime).toContain('npm ci --omit=dev')
+    expect(runtime).not.toMatch(/^RUN npm ci(?!.*--omit=dev)/m)
+    expect(runtime).not.toMatch(/COPY --from=build \/app\/node_modules/)
+  })
+
+  it('has a HEALTHCHECK that needs no curl, against the admin listener', () => {
+    const healthcheck = /^HEALTHCHECK[\s\S]*?CMD (\[.*\])$/m.exec(runtime)
+    expect(healthcheck).not.toBeNull()
+    const command = JSON.parse(healthcheck![1]!) as string[]
+    expect(command[0]).toBe('node')
+    expect(command.join(' ')).toContain('/healthz')
+    const instructions = runtime.split('\n').filter((line) => !line.trimStart().startsWith('#'))
+    expect(instructions.join('\n')).not.toMatch(/curl|wget/)
+  })
+})
+
+const manifests = ['docker/k8s/sidecar.yaml', 'docker/k8s/gateway.yaml'].map((file) => ({
+  file,
+  documents: parseAllDocuments(read(file)).map((document) => document.toJS() as Record<string, any>),
+}))
+
+describe('Kubernetes manifests', () => {
+  it.each(manifests)("$file parses, and no Service exposes Flink's REST port 8081", ({ documents }) => {
+    for (const service of documents.filter((doc) => doc.kind === 'Service')) {
+      for (const port of service.spec.ports) {
+        expect(port.port).not.toBe(8081)
+        expect(port.targetPort).not.toBe(8081)
+        expect(port.targetPort).toBe('https')
+      }
+    }
+  })
+
+  it.each(manifests)('$file probes flink-guard on its admin port and runs it hardened', ({ documents }) => {
+    const deployments = documents.filter((doc) => doc.kind === 'Deployment')
+    const guard = deployments
+      .flatMap((d) => d.spec.template.spec.containers)
+      .find((c: any) => c.name === 'flink-guard')
+    expect(guard.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port: 'admin' }))
+    expect(guard.livenessProbe.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 'admin' }))
+    expect(guard.ports.find((p: any) => p.name === 'admin').containerPort).toBe(9250)
+    expect(guard.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    })
+  })
+
+  it.each(manifests)(
+    '$file carries a flink-guard config that the config loader accepts',
+    ({ file, documents }) => {
+      const configMap = documents.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['flink-guard.yaml'])
+      const raw = parseAllDocuments(configMap!.data['flink-guard.yaml'])[0]!.toJS()
+      const env = { REST_KEYSTORE_PASSWORD: 'x', TRUSTSTORE_PASSWORD: 'x' }
+      expect(() => validateConfig(raw, file, env)).not.toThrow()
+    },
+  )
+
+  it('binds Flink to loopback in the sidecar layout', () => {
+    const flink = manifests[0]!.documents.find((doc) => doc.metadata?.name === 'flink-config')
+    const flinkConfig = parseAllDocuments(flink!.data['config.yaml'])[0]!.toJS() as {
+      rest: Record<string, unknown>
+    }
+    expect(flinkConfig.rest['bind-address']).toBe('127.0.0.1')
+  })
+
+  it('lets only flink-guard reach Flink REST in the gateway layout', () => {
+    const policy = manifests[1]!.documents.find((doc) => doc.kind === 'NetworkPolicy')!
+    const restRule = policy.spec.ingress.find((rule: any) => rule.ports.some((p: any) => p.port === 8081))
+    expect(restRule.from).toEqual([{ podSelector: { matchLabels: { app: 'flink-guard' } } }])
+  })
+})
+
+describe('docker/grafana/flink-guard.json', () => {
+  const KNOWN = new Set([
+    'flink_guard_requests_total',
+    'flink_guard_request_duration_seconds_bucket',
+    'flink_guard_upstream_duration_seconds_bucket',
+    'flink_guard_auth_failures_total',
+    'flink_guard_authz_denied_total',
+    'flink_guard_certificate_expiry_seconds',
+    'flink_guard_upstream_up',
+    'flink_guard_tls_handshake_errors_total',
+  ])
+  const dashboard = JSON.parse(read('docker/grafana/flink-guard.json')) as {
+    panels: { title: string; targets: { expr: string }[] }[]
+  }
+
+  it('queries only metrics flink-guard exports, and shows the essentials', () => {
+    const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))
+    for (const expr of exprs) {
+      for (const name of expr.match(/flink_guard_[a-z_]+/g) ?? []) expect(KNOWN, expr).toContain(name)
+    }
+    const titles = dashboard.panels.map((panel) => panel.title).join(' | ')
+    for (const topic of [
+      'Request rate',
+      'Error ratio',
+      'p99',
+      'Authentication failures',
+      'Certificate days left',
+    ]) {
+      expect(titles).toContain(topic)
+    }
+  })
+})
