@@ -1,0 +1,236 @@
+/**
+ * The forwarding-path benchmark (npm run bench): flink-guard against a direct connection and NGINX, on this
+ * machine, pinned as bench/README.md describes. Measures; asserts nothing.
+ *
+ *   npm run bench -- [--duration 10] [--runs 3] [--connections 50] [--cases a,b] [--profile <case>]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { hashSync } from '@node-rs/bcrypt'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { generateCertificates } from '../src/tls/gen-certs.js'
+import { renderChart } from './chart.js'
+import { type CaseResult, median, runWrk, type WrkRun } from './wrk.js'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    cases: { type: 'string' },
+    profile: { type: 'string' },
+  },
+})
+const DURATION_SEC = Number(args.duration)
+const RUNS = Number(args.runs)
+const CONNECTIONS = Number(args.connections)
+/** The proxy under test gets core 0; wrk, the stand-in and helpers share core 1 (bench/README.md). */
+const PROXY_CORE = '0'
+const LOAD_CORE = '1'
+const PATH = '/config'
+
+const work = mkdtempSync(join(tmpdir(), 'fg-bench-'))
+const children: ChildProcess[] = []
+const stopAll = () => {
+  for (const child of children) child.kill('SIGKILL')
+}
+process.on('exit', stopAll)
+process.on('SIGINT', () => process.exit(130))
+
+function start(command: string, argv: string[], core: string): ChildProcess {
+  const child = spawn('taskset', ['-c', core, command, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] })
+  children.push(child)
+  return child
+}
+
+async function waitFor(url: string, init: RequestInit = {}): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, init)
+      if (response.status < 500) return
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+let nextPort = 19_100
+const port = () => nextPort++
+
+// Shared material: certificates, a signing key and a token, an htpasswd user at bcrypt cost 10.
+const certs = join(work, 'certs')
+generateCertificates({
+  dir: certs,
+  dns: ['localhost'],
+  ips: ['127.0.0.1'],
+  password: 'changeit',
+  clientName: 'bench',
+  validityDays: 2,
+})
+const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+const jwksFile = join(work, 'jwks.json')
+writeFileSync(
+  jwksFile,
+  JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' }] }),
+)
+const token = await new SignJWT({ groups: ['ops'] })
+  .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+  .setIssuer('https://idp.bench')
+  .setAudience('flink')
+  .setSubject('bench')
+  .setExpirationTime('2h')
+  .sign(privateKey)
+const htpasswd = join(work, 'users.htpasswd')
+writeFileSync(htpasswd, `bench:${hashSync('bench-password', 10)}\n`)
+const basicHeader = `Basic ${Buffer.from('bench:bench-password').toString('base64')}`
+
+// The Flink stand-in, on the load core.
+const standinPort = port()
+start('node', ['dist/main.js', 'standin', '--port', String(standinPort)], LOAD_CORE)
+const upstream = `http://127.0.0.1:${standinPort}`
+await waitFor(`${upstream}/config`)
+
+interface Case {
+  readonly name: string
+  readonly url: string
+  readonly headers: Record<string, string>
+  /** Started lazily; null when the case needs something missing (say why). */
+  readonly skip?: string
+}
+
+const TLS = `tls: { cert: ${certs}/server.pem, key: ${certs}/server-key.pem }\n`
+const ANONYMOUS = 'auth: { anonymous: { roles: [bench] } }\nauthz: { roles: { bench: viewer } }\n'
+const proxyConfigs: [string, string, Record<string, string>][] = [
+  ['flink-guard HTTP', ANONYMOUS, {}],
+  ['flink-guard TLS', TLS + ANONYMOUS, {}],
+  [
+    'flink-guard TLS + JWT + authz',
+    `${TLS}auth: { jwt: { issuer: https://idp.bench, audience: flink, keyFiles: [${jwksFile}], algorithms: [ES256] } }\nauthz: { roles: { ops: operator } }\n`,
+    { Authorization: `Bearer ${token}` },
+  ],
+  [
+    'flink-guard TLS + basic (bcrypt 10) + authz',
+    `${TLS}auth: { basic: { htpasswd: ${htpasswd}, users: { bench: [ops] } } }\nauthz: { roles: { ops: operator } }\n`,
+    { Authorization: basicHeader },
+  ],
+]
+
+const cases: Case[] = [{ name: 'direct to the stand-in', url: `${upstream}${PATH}`, headers: {} }]
+for (const [name, config, headers] of proxyConfigs) {
+  const proxyPort = port()
+  const adminPort = port()
+  const file = join(work, `${proxyPort}.yaml`)
+  writeFileSync(
+    file,
+    `listen: { port: ${proxyPort} }\nadmin: { port: ${adminPort} }\nupstream: { url: "${upstream}" }\n${config}`,
+  )
+  const scheme = config.startsWith('tls') ? 'https' : 'http'
+  const nodeArgs =
+    args.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${join('bench', 'results', 'profiles')}`] : []
+  start('node', [...nodeArgs, 'dist/main.js', 'serve', '--config', file, '--log-level', 'warn'], PROXY_CORE)
+  await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
+  cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers })
+}
+
+// The reference rows: NGINX with the same certificate, pinned the same way.
+const nginx = (() => {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+if (nginx) {
+  const nginxPort = port()
+  const authPort = port()
+  const authNginxPort = port()
+  const dir = join(work, 'nginx')
+  mkdirSync(dir)
+  // A small JWT-checking service for auth_request, as people glue it today (jose, verify per request).
+  start('npx', ['tsx', 'bench/jwt-auth-service.ts', String(authPort), jwksFile], LOAD_CORE)
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream flink { server 127.0.0.1:${standinPort}; keepalive 64; }
+  upstream auth { server 127.0.0.1:${authPort}; keepalive 64; }
+  ssl_certificate ${certs}/server.pem; ssl_certificate_key ${certs}/server-key.pem;
+  server {
+    listen 127.0.0.1:${nginxPort} ssl;
+    location / { proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:${authNginxPort} ssl;
+    location / { auth_request /_auth; proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /_auth { internal; proxy_pass http://auth; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+  }
+}
+`,
+  )
+  start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], PROXY_CORE)
+  await waitFor(`http://127.0.0.1:${authPort}/`, { headers: { authorization: `Bearer ${token}` } })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  cases.push({ name: 'NGINX TLS plain forward', url: `https://127.0.0.1:${nginxPort}${PATH}`, headers: {} })
+  cases.push({
+    name: 'NGINX TLS + auth_request (JWT service)',
+    url: `https://127.0.0.1:${authNginxPort}${PATH}`,
+    headers: { Authorization: `Bearer ${token}` },
+  })
+} else {
+  console.error('nginx not found: the NGINX reference rows are skipped (apt-get install nginx wrk)')
+}
+
+const selected =
+  args.cases === undefined
+    ? cases
+    : cases.filter((c) => args.cases!.split(',').some((n) => c.name.includes(n)))
+const runs = new Map<string, WrkRun[]>(selected.map((c) => [c.name, []]))
+// Interleaved: every case once, then every case again, so drift hits all rows alike.
+for (let run = 0; run < RUNS; run++) {
+  for (const benchCase of selected) {
+    const result = runWrk(benchCase.url, benchCase.headers, {
+      durationSec: DURATION_SEC,
+      connections: CONNECTIONS,
+      core: LOAD_CORE,
+    })
+    runs.get(benchCase.name)!.push(result)
+    console.error(`run ${run + 1}/${RUNS} ${benchCase.name}: ${Math.round(result.requestsPerSec)} req/s`)
+  }
+}
+
+const results: CaseResult[] = selected.map((benchCase) => median(benchCase.name, runs.get(benchCase.name)!))
+const reference = results.find((result) => result.name === 'NGINX TLS plain forward')
+const table = [
+  `Keep-alive GET ${PATH}, ${CONNECTIONS} connections, ${DURATION_SEC} s, median of ${RUNS}; proxy on core ${PROXY_CORE}, wrk and stand-in on core ${LOAD_CORE}; node ${process.version}`,
+  '',
+  '| case | req/s | p50 ms | p99 ms | × NGINX TLS |',
+  '|---|---|---|---|---|',
+  ...results.map(
+    (result) =>
+      `| ${result.name} | ${Math.round(result.requestsPerSec)} | ${result.p50Ms.toFixed(2)} | ${result.p99Ms.toFixed(2)} | ${reference ? (result.requestsPerSec / reference.requestsPerSec).toFixed(2) : '–'} |`,
+  ),
+].join('\n')
+console.log(table)
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+mkdirSync('bench/results', { recursive: true })
+writeFileSync(
+  `bench/results/${stamp}.json`,
+  `${JSON.stringify({ durationSec: DURATION_SEC, runs: RUNS, connections: CONNECTIONS, node: process.version, results }, null, 2)}\n`,
+)
+writeFileSync(`bench/results/${stamp}.svg`, renderChart(results, reference?.name ?? null))
+console.log(`\nwrote bench/results/${stamp}.json and .svg`)
+stopAll()
+process.exit(0)
