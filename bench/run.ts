@@ -3,6 +3,10 @@
  * machine, pinned as bench/README.md describes. Measures; asserts nothing.
  *
  *   npm run bench -- [--duration 10] [--runs 3] [--connections 50] [--cases a,b] [--profile <case>]
+ *                    [--baseline <other build's dist/main.js>]
+ *
+ * --baseline runs every flink-guard case a second time from another build, interleaved with this one, so a
+ * change to the hot path is measured before and after under the same conditions.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
@@ -22,6 +26,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     cases: { type: 'string' },
     profile: { type: 'string' },
+    baseline: { type: 'string' },
   },
 })
 const DURATION_SEC = Number(args.duration)
@@ -34,14 +39,22 @@ const PATH = '/config'
 
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'))
 const children: ChildProcess[] = []
+// Each child leads its own process group, so nginx's workers and npx's grandchildren go with it.
 const stopAll = () => {
-  for (const child of children) child.kill('SIGKILL')
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {}
+  }
 }
 process.on('exit', stopAll)
 process.on('SIGINT', () => process.exit(130))
 
 function start(command: string, argv: string[], core: string): ChildProcess {
-  const child = spawn('taskset', ['-c', core, command, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('taskset', ['-c', core, command, ...argv], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  })
   children.push(child)
   return child
 }
@@ -90,7 +103,7 @@ const basicHeader = `Basic ${Buffer.from('bench:bench-password').toString('base6
 
 // The Flink stand-in, on the load core.
 const standinPort = port()
-start('node', ['dist/main.js', 'standin', '--port', String(standinPort)], LOAD_CORE)
+const standin = start('node', ['dist/main.js', 'standin', '--port', String(standinPort)], LOAD_CORE)
 const upstream = `http://127.0.0.1:${standinPort}`
 await waitFor(`${upstream}/config`)
 
@@ -98,18 +111,21 @@ interface Case {
   readonly name: string
   readonly url: string
   readonly headers: Record<string, string>
-  /** Started lazily; null when the case needs something missing (say why). */
-  readonly skip?: string
+  /** The process serving the case, for its CPU time per request (its children count too). */
+  readonly serverPid: number
 }
 
+const JWT_AUTHZ = `auth: { jwt: { issuer: https://idp.bench, audience: flink, keyFiles: [${jwksFile}], algorithms: [ES256] } }\nauthz: { roles: { ops: operator } }\n`
 const TLS = `tls: { cert: ${certs}/server.pem, key: ${certs}/server-key.pem }\n`
 const ANONYMOUS = 'auth: { anonymous: { roles: [bench] } }\nauthz: { roles: { bench: viewer } }\n'
 const proxyConfigs: [string, string, Record<string, string>][] = [
   ['flink-guard HTTP', ANONYMOUS, {}],
   ['flink-guard TLS', TLS + ANONYMOUS, {}],
+  ['flink-guard TLS + JWT + authz', TLS + JWT_AUTHZ, { Authorization: `Bearer ${token}` }],
+  // Issue 7's budget: recording metrics costs the hot path no more than a few percent.
   [
-    'flink-guard TLS + JWT + authz',
-    `${TLS}auth: { jwt: { issuer: https://idp.bench, audience: flink, keyFiles: [${jwksFile}], algorithms: [ES256] } }\nauthz: { roles: { ops: operator } }\n`,
+    'flink-guard TLS + JWT + authz, metrics off',
+    `${TLS}${JWT_AUTHZ}metrics: { enabled: false }\n`,
     { Authorization: `Bearer ${token}` },
   ],
   [
@@ -119,22 +135,32 @@ const proxyConfigs: [string, string, Record<string, string>][] = [
   ],
 ]
 
-const cases: Case[] = [{ name: 'direct to the stand-in', url: `${upstream}${PATH}`, headers: {} }]
-for (const [name, config, headers] of proxyConfigs) {
-  const proxyPort = port()
-  const adminPort = port()
-  const file = join(work, `${proxyPort}.yaml`)
-  writeFileSync(
-    file,
-    `listen: { port: ${proxyPort} }\nadmin: { port: ${adminPort} }\nupstream: { url: "${upstream}" }\n${config}`,
-  )
-  const scheme = config.startsWith('tls') ? 'https' : 'http'
-  const nodeArgs =
-    args.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${join('bench', 'results', 'profiles')}`] : []
-  start('node', [...nodeArgs, 'dist/main.js', 'serve', '--config', file, '--log-level', 'warn'], PROXY_CORE)
-  await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
-  cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers })
-}
+const cases: Case[] = [
+  { name: 'direct to the stand-in', url: `${upstream}${PATH}`, headers: {}, serverPid: standin.pid! },
+]
+const builds: [string, string][] = [['', 'dist/main.js']]
+if (args.baseline !== undefined) builds.push([' [baseline]', args.baseline])
+for (const [caseName, config, headers] of proxyConfigs)
+  for (const [suffix, mainJs] of builds) {
+    const name = caseName + suffix
+    const proxyPort = port()
+    const adminPort = port()
+    const file = join(work, `${proxyPort}.yaml`)
+    writeFileSync(
+      file,
+      `listen: { port: ${proxyPort} }\nadmin: { port: ${adminPort} }\nupstream: { url: "${upstream}" }\n${config}`,
+    )
+    const scheme = config.startsWith('tls') ? 'https' : 'http'
+    const nodeArgs =
+      args.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${join('bench', 'results', 'profiles')}`] : []
+    const proxy = start(
+      'node',
+      [...nodeArgs, mainJs, 'serve', '--config', file, '--log-level', 'warn'],
+      PROXY_CORE,
+    )
+    await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
+    cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers, serverPid: proxy.pid! })
+  }
 
 // The reference rows: NGINX with the same certificate, pinned the same way.
 const nginx = (() => {
@@ -166,6 +192,8 @@ http {
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream flink { server 127.0.0.1:${standinPort}; keepalive 64; }
   upstream auth { server 127.0.0.1:${authPort}; keepalive 64; }
+  # TLS 1.3 like Node's default (Debian's NGINX offers only TLS 1.2 unless told), so both sides run the same handshake.
+  ssl_protocols TLSv1.2 TLSv1.3;
   ssl_certificate ${certs}/server.pem; ssl_certificate_key ${certs}/server-key.pem;
   server {
     listen 127.0.0.1:${nginxPort} ssl;
@@ -180,23 +208,36 @@ http {
 }
 `,
   )
-  start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], PROXY_CORE)
+  const server = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], PROXY_CORE)
   await waitFor(`http://127.0.0.1:${authPort}/`, { headers: { authorization: `Bearer ${token}` } })
   await new Promise((resolve) => setTimeout(resolve, 500))
-  cases.push({ name: 'NGINX TLS plain forward', url: `https://127.0.0.1:${nginxPort}${PATH}`, headers: {} })
+  cases.push({
+    name: 'NGINX TLS plain forward',
+    url: `https://127.0.0.1:${nginxPort}${PATH}`,
+    headers: {},
+    serverPid: server.pid!,
+  })
   cases.push({
     name: 'NGINX TLS + auth_request (JWT service)',
     url: `https://127.0.0.1:${authNginxPort}${PATH}`,
     headers: { Authorization: `Bearer ${token}` },
+    // NGINX only: the JWT service's CPU is not counted in this row's CPU figure.
+    serverPid: server.pid!,
   })
 } else {
   console.error('nginx not found: the NGINX reference rows are skipped (apt-get install nginx wrk)')
 }
 
+// Full handshakes: wrk opens a new TLS connection without session resumption for every `Connection: close`
+// request, so these rows price the handshake (ECDHE + RSA-2048 signature) itself.
+for (const name of ['flink-guard TLS', 'NGINX TLS plain forward']) {
+  const keepAlive = cases.find((c) => c.name === name)
+  if (keepAlive === undefined) continue
+  cases.push({ ...keepAlive, name: `${name}, full handshake per request`, headers: { Connection: 'close' } })
+}
+
 const selected =
-  args.cases === undefined
-    ? cases
-    : cases.filter((c) => args.cases!.split(',').some((n) => c.name.includes(n)))
+  args.cases === undefined ? cases : cases.filter((c) => args.cases!.split(',').some((n) => c.name === n))
 const runs = new Map<string, WrkRun[]>(selected.map((c) => [c.name, []]))
 // Interleaved: every case once, then every case again, so drift hits all rows alike.
 for (let run = 0; run < RUNS; run++) {
@@ -205,9 +246,12 @@ for (let run = 0; run < RUNS; run++) {
       durationSec: DURATION_SEC,
       connections: CONNECTIONS,
       core: LOAD_CORE,
+      serverPid: benchCase.serverPid,
     })
     runs.get(benchCase.name)!.push(result)
-    console.error(`run ${run + 1}/${RUNS} ${benchCase.name}: ${Math.round(result.requestsPerSec)} req/s`)
+    console.error(
+      `run ${run + 1}/${RUNS} ${benchCase.name}: ${Math.round(result.requestsPerSec)} req/s, ${result.cpuUsPerRequest?.toFixed(0) ?? '–'} CPU µs/req`,
+    )
   }
 }
 
@@ -216,11 +260,11 @@ const reference = results.find((result) => result.name === 'NGINX TLS plain forw
 const table = [
   `Keep-alive GET ${PATH}, ${CONNECTIONS} connections, ${DURATION_SEC} s, median of ${RUNS}; proxy on core ${PROXY_CORE}, wrk and stand-in on core ${LOAD_CORE}; node ${process.version}`,
   '',
-  '| case | req/s | p50 ms | p99 ms | × NGINX TLS |',
-  '|---|---|---|---|---|',
+  '| case | req/s | p50 ms | p99 ms | × NGINX TLS | server CPU µs/req | errors |',
+  '|---|---|---|---|---|---|---|',
   ...results.map(
     (result) =>
-      `| ${result.name} | ${Math.round(result.requestsPerSec)} | ${result.p50Ms.toFixed(2)} | ${result.p99Ms.toFixed(2)} | ${reference ? (result.requestsPerSec / reference.requestsPerSec).toFixed(2) : '–'} |`,
+      `| ${result.name} | ${Math.round(result.requestsPerSec)} | ${result.p50Ms.toFixed(2)} | ${result.p99Ms.toFixed(2)} | ${reference ? (result.requestsPerSec / reference.requestsPerSec).toFixed(2) : '–'} | ${result.cpuUsPerRequest?.toFixed(0) ?? '–'} | ${result.errors} |`,
   ),
 ].join('\n')
 console.log(table)
@@ -232,5 +276,10 @@ writeFileSync(
 )
 writeFileSync(`bench/results/${stamp}.svg`, renderChart(results, reference?.name ?? null))
 console.log(`\nwrote bench/results/${stamp}.json and .svg`)
+// A profiled proxy writes its profile only when it exits on its own: ask it to stop, then give it time.
+if (args.profile !== undefined) {
+  for (const child of children) child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+}
 stopAll()
 process.exit(0)
