@@ -11,8 +11,9 @@ export const DEFAULT_IDP_TIMEOUT_MS = 5_000
 export const MIN_COOKIE_SECRET_LENGTH = 32
 
 const cookieSecret = Type.String({ minLength: MIN_COOKIE_SECRET_LENGTH })
+/** A plain path of one or more segments: no `//`, no dot segments, nothing to percent-encode. */
 const proxyPath = (defaultPath: string, description: string) =>
-  Type.String({ pattern: '^/[A-Za-z0-9._~/-]*$', default: defaultPath, description })
+  Type.String({ pattern: '^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$', default: defaultPath, description })
 
 export const OidcConfigSchema = Type.Object(
   {

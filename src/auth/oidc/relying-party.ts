@@ -209,7 +209,10 @@ async function call<T>(operation: () => Promise<T>): Promise<T> {
     }
     // Anything else with an OAUTH_ code is a check that failed on our side: state, nonce, ID token claims.
     if (typeof code === 'string' && code.startsWith('OAUTH_')) {
-      throw new ProviderError('refused', code.slice('OAUTH_'.length).toLowerCase(), { cause: err })
+      // openid-client's message is generic ("invalid response encountered"); its cause names the check.
+      const detail = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message
+      const reason = `${code.slice('OAUTH_'.length).toLowerCase()}: ${detail}`
+      throw new ProviderError('refused', reason, { cause: err })
     }
     throw new ProviderError('unavailable', (err as Error).message, { cause: err })
   }
