@@ -1,4 +1,3 @@
-import { createServer } from 'node:net'
 import * as client from 'openid-client'
 import { Agent, request, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -7,6 +6,7 @@ import { SealedTokens } from '../../src/auth/oidc/sealed-token.js'
 import { nowSec, type Session, SessionCookie } from '../../src/auth/oidc/session-cookie.js'
 import { type Standin, startStandin } from '../../src/standin/server.js'
 import { BrowserClient, type BrowserResponse, loginAtProvider } from './support/browser-client.js'
+import { freePort } from './support/free-port.js'
 import { type DevProvider, startDevProvider } from './support/oidc-provider.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
 import { fixture, readFixture } from './support/tls-client.js'
@@ -29,15 +29,6 @@ let standin: Standin
 let idp: DevProvider
 let proxy: TestProxy
 let publicUrl: string
-
-/** A port for the proxy known before it starts: the provider must have its redirect_uri registered. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 const oidcConfig = (overrides: Record<string, unknown> = {}) => ({
   issuer: idp.issuer,

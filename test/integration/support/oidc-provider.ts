@@ -4,6 +4,7 @@ import Provider, { type Configuration } from 'oidc-provider'
 
 /** The groups each dev login gets in its ID token; any other login name is a viewer. */
 export const DEV_ACCOUNTS: Readonly<Record<string, readonly string[]>> = {
+  admin: ['flink-admins'],
   alice: ['flink-operators'],
   bob: ['flink-viewers'],
 }
@@ -65,7 +66,14 @@ export async function startDevProvider(options: {
       rpInitiatedLogout: { enabled: true },
     },
     cookies: { keys: ['dev-provider-cookie-key-not-a-secret'] },
-    ttl: { AccessToken: options.accessTokenTtlSec ?? 3_600, IdToken: options.accessTokenTtlSec ?? 3_600 },
+    ttl: {
+      AccessToken: options.accessTokenTtlSec ?? 3_600,
+      IdToken: options.accessTokenTtlSec ?? 3_600,
+      Interaction: 600,
+      Session: 86_400,
+      Grant: 86_400,
+      RefreshToken: 86_400,
+    },
   }
   const provider = new Provider(issuer, configuration)
   // Quiet: the dev-interactions warning goes to the console once per process, errors to the tests.
