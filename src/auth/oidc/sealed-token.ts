@@ -1,4 +1,4 @@
-import { createHash, hkdfSync } from 'node:crypto'
+import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import { EncryptJWT, type JWTPayload, jwtDecrypt } from 'jose'
 
 /** What a sealed token is for: a key derived for one purpose never opens a token of another. */
@@ -6,7 +6,8 @@ export type SealPurpose = 'session' | 'login'
 
 interface CookieKey {
   readonly kid: string
-  readonly key: Uint8Array
+  /** A KeyObject, so jose does not import raw bytes again on every call. */
+  readonly key: KeyObject
 }
 
 /** RFC 7518 §5.3: A256GCM with `dir` takes the 32-byte content key as is. */
@@ -28,8 +29,11 @@ export class SealedTokens {
     if (list.length === 0) throw new Error('at least one cookie secret is needed')
     this.#purpose = purpose
     this.#keys = list.map((secret) => {
-      const key = new Uint8Array(hkdfSync('sha256', secret, '', `${INFO_PREFIX}${purpose}`, KEY_BYTES))
-      return { kid: createHash('sha256').update(key).digest('base64url').slice(0, 16), key }
+      const bytes = Buffer.from(hkdfSync('sha256', secret, '', `${INFO_PREFIX}${purpose}`, KEY_BYTES))
+      return {
+        kid: createHash('sha256').update(bytes).digest('base64url').slice(0, 16),
+        key: createSecretKey(bytes),
+      }
     })
   }
 
@@ -58,7 +62,7 @@ export class SealedTokens {
     }
   }
 
-  #keyFor(kid: string | undefined): Uint8Array {
+  #keyFor(kid: string | undefined): KeyObject {
     const found = this.#keys.find((candidate) => candidate.kid === kid)
     if (found === undefined) throw new Error('unknown key')
     return found.key
