@@ -481,8 +481,9 @@ describe('callback', () => {
 })
 
 describe('logout', () => {
-  it("deletes the session and sends the browser to the provider's end_session_endpoint", async () => {
+  it("deletes the session, revokes its refresh token, and sends the browser to the provider's end_session_endpoint", async () => {
     const { browser } = await loggedIn('alice')
+    const { refreshToken } = await sessionOf(browser)
     const response = await browser.send(`${publicUrl}/oauth2/logout`)
     expect(response.status).toBe(302)
     const location = new URL(response.headers.location as string)
@@ -497,6 +498,15 @@ describe('logout', () => {
     expect(cookieNamed(response, 'fg_session.0')).toMatch(/^fg_session\.0=; Path=\/; Max-Age=0;/)
     expect(browser.cookies(publicUrl).has('fg_session.0')).toBe(false)
     expect((await xhr(browser, '/overview')).status).toBe(401)
+    // The refresh token is dead at the provider: a stolen copy of the cookie could not be refreshed.
+    const refresh = await request(`${idp.issuer}/token`, {
+      dispatcher,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientAuthorization },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken! }).toString(),
+    })
+    expect(refresh.statusCode).toBe(400)
+    expect(((await refresh.body.json()) as { error: string }).error).toBe('invalid_grant')
     // The provider shows its sign-out confirmation for that URL.
     expect((await browser.send(location.href, { site: 'cross-site' })).status).toBe(200)
     expect(standin.record.count).toBe(0)
@@ -573,6 +583,8 @@ describe('cross-site requests with a session cookie', () => {
   })
 })
 
+const clientAuthorization = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`
+
 /** Revokes a refresh token at the provider (RFC 7009), as an administrator ending a user's access would. */
 async function revoke(token: string): Promise<void> {
   const response = await request(`${idp.issuer}/token/revocation`, {
@@ -580,7 +592,7 @@ async function revoke(token: string): Promise<void> {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+      authorization: clientAuthorization,
     },
     body: new URLSearchParams({ token, token_type_hint: 'refresh_token' }).toString(),
   })

@@ -80,6 +80,26 @@ describe('session cookie', () => {
     expect(await cookie.read(many)).toEqual({ kind: 'invalid' })
   })
 
+  it.each([
+    ['no subject', { roles: [], expires: 1 }],
+    ['an empty subject', { sub: '', roles: [], expires: 1 }],
+    ['roles that are not strings', { sub: 'a', roles: [1], expires: 1 }],
+    ['roles that are not a list', { sub: 'a', roles: 'admin', expires: 1 }],
+    ['no expiry', { sub: 'a', roles: [] }],
+    ['a refresh token that is not a string', { sub: 'a', roles: [], expires: 1, rt: 5 }],
+  ])('refuses a sealed session with %s', async (_name, claims) => {
+    const sealed = await new SealedTokens(SECRET, 'session').seal(claims, nowSec() + 60)
+    expect(await cookie.read(new Map([['fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
+  })
+
+  it('refuses a cookie whose JWE has expired', async () => {
+    const sealed = await new SealedTokens(SECRET, 'session').seal(
+      { sub: 'a', roles: [], expires: 1 },
+      nowSec() - 1,
+    )
+    expect(await cookie.read(new Map([['fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
+  })
+
   it('is absent without fg_session.0, even with later chunks', async () => {
     expect(await cookie.read(new Map([['fg_session.1', 'x']]))).toEqual({ kind: 'absent' })
   })

@@ -48,10 +48,6 @@ export class RelyingParty {
         : new Agent({ connect: { ca: readCaFile(config.caFile, 'auth.oidc') } })
   }
 
-  get redirectUri(): string {
-    return this.#redirectUri
-  }
-
   /** Tries discovery once; a provider that is down is logged and retried later, never a start-up failure. */
   async start(): Promise<void> {
     await this.configuration().catch(() => undefined)
