@@ -585,6 +585,31 @@ describe('cross-site requests with a session cookie', () => {
 
 const clientAuthorization = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`
 
+describe('provider unreachable', () => {
+  it('starts anyway, reports not ready, and answers a page load with 502 instead of a redirect', async () => {
+    const deadPort = await freePort()
+    const offline = await startProxy(standin.url, {
+      tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
+      auth: { oidc: oidcConfig({ issuer: `https://127.0.0.1:${deadPort}` }) },
+      authz: { roles: { 'flink-viewers': 'viewer' } },
+    })
+    try {
+      const ready = await request(`${offline.adminUrl}/readyz`)
+      expect(ready.statusCode).toBe(503)
+      expect(await ready.body.text()).toContain('auth.oidc')
+      standin.record.reset() // the readiness check asked Flink for /config
+      const browser = new BrowserClient(dispatcher)
+      const page = await browser.send(`${offline.proxyUrl.replace('127.0.0.1', 'localhost')}/`)
+      expect(page.status).toBe(502)
+      expect(json(page).code).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
+      expect(cookieNamed(page, 'fg_login')).toBeUndefined()
+      expect(standin.record.count).toBe(0)
+    } finally {
+      await offline.close(500)
+    }
+  })
+})
+
 /** Revokes a refresh token at the provider (RFC 7009), as an administrator ending a user's access would. */
 async function revoke(token: string): Promise<void> {
   const response = await request(`${idp.issuer}/token/revocation`, {
