@@ -1,7 +1,8 @@
 /**
  * Cost of one authenticate() call, with and without the verified-credential caches: an ES256 JWT checked
- * against static keys (no network), and Basic credentials against a bcrypt cost-10 htpasswd entry. Runs the
- * authenticators directly, without HTTP, so the figures are the verification cost alone.
+ * against static keys (no network), Basic credentials against a bcrypt cost-10 htpasswd entry, and an OIDC
+ * session cookie (JWE A256GCM; one cookie, and a chunked one with many roles and a long refresh token).
+ * Runs the authenticators directly, without HTTP, so the figures are the verification cost alone.
  *
  *   npx tsx bench/auth-micro.ts [--seconds 2]
  */
@@ -18,6 +19,10 @@ import { BasicAuthenticator } from '../src/auth/basic/authenticator.js'
 import { type BasicConfig, BasicConfigSchema } from '../src/auth/basic/config.js'
 import { JwtAuthenticator } from '../src/auth/jwt/authenticator.js'
 import { type JwtConfig, JwtConfigSchema } from '../src/auth/jwt/config.js'
+import { OidcAuthenticator } from '../src/auth/oidc/authenticator.js'
+import { type OidcConfig, OidcConfigSchema } from '../src/auth/oidc/config.js'
+import { SealedTokens } from '../src/auth/oidc/sealed-token.js'
+import { nowSec, SessionCookie } from '../src/auth/oidc/session-cookie.js'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' } } })
 const budgetMs = Number(values.seconds) * 1000
@@ -88,6 +93,39 @@ for (const [label, cacheTtlSec] of [
   rows.push({ case: label, ...(await measure(basic, credentials(login))) })
   await basic.close()
 }
+
+// OIDC session cookies (no provider needed: a valid session is opened, never refreshed).
+const cookieSecret = 'bench-cookie-secret-0123456789abcdef0123'
+const oidcConfig = Value.Default(OidcConfigSchema, {
+  issuer: 'https://idp.example.com',
+  clientId: 'flink',
+  clientSecret: 'x',
+  publicUrl: 'https://flink.example.com',
+  cookieSecret,
+}) as OidcConfig
+const oidc = new OidcAuthenticator(oidcConfig, { logger })
+const sessions = new SessionCookie(new SealedTokens(cookieSecret, 'session'), oidcConfig.sessionLifetimeSec)
+for (const [label, roles, refreshTokenChars] of [
+  ['OIDC session, 3 roles, 43-char refresh token', 3, 43],
+  ['OIDC session, 200 roles, 900-char refresh token', 200, 900],
+] as const) {
+  const lines = await sessions.write(
+    {
+      subject: 'alice@example.com',
+      roles: Array.from({ length: roles }, (_, i) => `flink-group-${i}`),
+      expiresAt: nowSec() + 3_600,
+      refreshToken: 'r'.repeat(refreshTokenChars),
+    },
+    new Map(),
+  )
+  const cookie = lines.map((line) => line.split(';')[0]).join('; ')
+  const request: Credentials = { headers: { cookie }, socket, remoteAddress: '192.0.2.1' }
+  rows.push({
+    case: `${label} (${lines.length} cookie(s), ${cookie.length} B)`,
+    ...(await measure(oidc, request)),
+  })
+}
+await oidc.close()
 
 const width = Math.max(...rows.map((row) => row.case.length))
 process.stdout.write(

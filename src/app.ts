@@ -2,6 +2,8 @@ import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { AuthChain } from './auth/chain.js'
 import type { Identity } from './auth/identity.js'
+import type { OidcLogin } from './auth/oidc/login-flow.js'
+import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
 import type { CompiledPolicy } from './authz/decide.js'
@@ -54,6 +56,8 @@ export interface ProxyAppDependencies {
   readonly pins: PinSet | null
   /** Told of every failed handshake, pin mismatches included (metrics). */
   readonly onHandshakeError?: (reason: string) => void
+  /** The OIDC browser login (auth.oidc), or null. */
+  readonly login?: OidcLogin | null
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -73,6 +77,7 @@ export async function buildProxyApp(
   deps: ProxyAppDependencies,
 ): Promise<FastifyInstance> {
   const { forwarder, metrics, chain, policy, allowedNetworks, cors } = deps
+  const login = deps.login ?? null
   const headersOverHttp = securityHeaders(config.responses, false)
   const headersOverTls = securityHeaders(config.responses, true)
   const trustedProxies = config.authz.trustedProxies
@@ -170,36 +175,65 @@ export async function buildProxyApp(
     request.canonical = canonical
     request.routeLabel = routeLabelOf(request.method, canonical)
   })
-  // 2. Authenticate, then 3. authorize: still before a byte of the body is read.
-  app.addHook('onRequest', async (request, reply) => authenticate(request, reply))
-  app.addHook('onRequest', async (request) => {
-    const { record, error } = authorizeRequest(request.identity!, request.method, request.canonical!, policy)
-    request.authz = record
-    if (error !== null) {
-      metrics?.recordDenial(request.routeLabel, record.preset)
-      throw error
-    }
-  })
-  // 4. Forward
-  app.route({ method: [...ALL_METHODS], url: '/*', handler: forwarder.forward })
-  // 5. Record
+  // 6. Record (registered before the scopes below, so it covers their routes too)
   app.addHook('onResponse', async (request, reply) => {
     logAccess(request, reply)
     logAudit(request, reply)
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
   })
+  // The OIDC callback and logout: screened, but outside the authentication scope (they are how one logs in).
+  if (login !== null) app.register(loginRoutes(login))
+  app.register(async (proxy) => {
+    // 2. Authenticate, 3. refuse cross-site state changes of cookie sessions, 4. authorize: all before a
+    // byte of the body is read.
+    proxy.addHook('onRequest', async (request, reply) => authenticate(request, reply))
+    if (login !== null) {
+      proxy.addHook('onRequest', async (request) => {
+        const { identity, canonical } = request
+        if (
+          identity?.method === 'oidc' &&
+          login.refusesCrossSite(request.method, canonical!.matchPath, request.headers)
+        ) {
+          throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
+        }
+      })
+    }
+    proxy.addHook('onRequest', async (request) => {
+      const { record, error } = authorizeRequest(
+        request.identity!,
+        request.method,
+        request.canonical!,
+        policy,
+      )
+      request.authz = record
+      if (error !== null) {
+        metrics?.recordDenial(request.routeLabel, record.preset)
+        throw error
+      }
+    })
+    // 5. Forward
+    proxy.route({ method: [...ALL_METHODS], url: '/*', handler: forwarder.forward })
+  })
 
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
     const result = await chain.authenticate({
       headers: request.headers,
       socket: request.raw.socket,
       remoteAddress: request.ip,
     })
     if (result.kind === 'accepted') {
+      if (result.setCookies !== undefined) reply.header('set-cookie', result.setCookies)
       request.identity = result.identity
       return
     }
     metrics?.recordAuthFailure(result.refusal?.method ?? 'none', result.refusal?.reason ?? 'missing')
+    if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
+    if (login?.redirectsToLogin(request.method, request.headers, result.refusal)) {
+      return redirect(reply, await login.start(request.url))
+    }
     if (result.challenges.length > 0) reply.header('www-authenticate', result.challenges)
     if (result.retryAfterSec !== null) reply.header('retry-after', String(result.retryAfterSec))
     throw result.error

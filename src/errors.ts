@@ -59,6 +59,15 @@ export const ERRORS = {
   FG_ERR_AUTH_CLIENT_CERT: { status: 401, message: 'The client certificate does not identify a user' },
   FG_ERR_AUTH_SESSION_INVALID: { status: 401, message: 'The login session is invalid or has expired' },
   FG_ERR_AUTH_THROTTLED: { status: 429, message: 'Too many failed attempts; retry later' },
+  FG_ERR_AUTH_LOGIN_FAILED: {
+    status: 401,
+    message: 'The login could not be completed; open the page again to start a new login',
+  },
+  FG_ERR_AUTH_PROVIDER_UNAVAILABLE: { status: 502, message: 'The OpenID provider could not be reached' },
+  FG_ERR_AUTH_CROSS_SITE: {
+    status: 403,
+    message: 'A request that changes state with a session cookie must come from this site',
+  },
 
   // Authorization
   // Canonical paths (src/authz/canonical-path.ts, params.ts): an ambiguous path is refused, never guessed.

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildProxyApp } from './app.js'
 import { createAuthChain } from './auth/create-chain.js'
+import { OidcAuthenticator } from './auth/oidc/authenticator.js'
+import { withoutProxyCookies } from './auth/oidc/proxy-cookies.js'
 import { compilePolicy } from './authz/decide.js'
 import { compileNetworks } from './authz/networks.js'
 import type { Config } from './config/schema.js'
@@ -41,7 +43,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
   const chain = await createAuthChain(config.auth, logger)
-  const headerPolicy = requestHeaderPolicy({ identityHeaders: config.upstream.identityHeaders ?? null })
+  const oidc =
+    chain.authenticators.find((authenticator) => authenticator instanceof OidcAuthenticator) ?? null
+  const headerPolicy = requestHeaderPolicy({
+    identityHeaders: config.upstream.identityHeaders ?? null,
+    // The session and login cookies are the proxy's: Flink never sees them, the user's other cookies pass.
+    ...(oidc === null ? {} : { filterCookie: withoutProxyCookies }),
+  })
   const forwarder = createForwarder(config, headerPolicy, metrics ?? undefined)
   const { allowedNetworks } = config.authz
   const proxy = await buildProxyApp(config, {
@@ -54,6 +62,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     cors: corsPolicy(config.responses.cors),
     tls,
     pins: pinsOf(tlsConfig?.pinnedFingerprints ?? []),
+    login: oidc?.login ?? null,
     ...(metrics === null
       ? {}
       : { onHandshakeError: (reason: string) => metrics.recordHandshakeError(reason) }),

@@ -23,11 +23,20 @@ export interface AuthRefusal {
   readonly reason: string
   /** Seconds for `Retry-After` when throttled. */
   readonly retryAfterSec?: number
+  /** `Set-Cookie` lines the response must carry (an OIDC session that ended is deleted). */
+  readonly setCookies?: readonly string[]
+}
+
+export interface AuthAcceptance {
+  readonly kind: 'accepted'
+  readonly identity: Identity
+  /** `Set-Cookie` lines the response must carry (an OIDC session refreshed on this request). */
+  readonly setCookies?: readonly string[]
 }
 
 export type AuthOutcome =
   /** This authenticator's credential is not in the request: the next one is asked. */
-  { readonly kind: 'absent' } | { readonly kind: 'accepted'; readonly identity: Identity } | AuthRefusal
+  { readonly kind: 'absent' } | AuthAcceptance | AuthRefusal
 
 /**
  * One authentication scheme. The chain (src/auth/chain.ts) asks each in the configured order; the first that

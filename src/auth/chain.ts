@@ -1,9 +1,9 @@
 import { FlinkGuardError } from '../errors.js'
-import type { Authenticator, AuthRefusal, Credentials } from './authenticator.js'
+import type { AuthAcceptance, Authenticator, AuthRefusal, Credentials } from './authenticator.js'
 import type { Identity } from './identity.js'
 
 export type ChainResult =
-  | { readonly kind: 'accepted'; readonly identity: Identity }
+  | AuthAcceptance
   /** 401/429 to send, with the `WWW-Authenticate` challenges and `Retry-After` that go with it. */
   | {
       readonly kind: 'refused'

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { BasicConfigSchema } from './basic/config.js'
 import { JwtConfigSchema } from './jwt/config.js'
+import { OidcConfigSchema } from './oidc/config.js'
 
 /** The authenticators the chain knows, in the default order: the strongest proof of identity first. */
 export const AUTH_METHODS = ['mtls', 'jwt', 'oidc', 'basic'] as const
@@ -55,6 +56,7 @@ export const AuthConfigSchema = Type.Object(
     }),
     mtls: Type.Optional(MtlsConfigSchema),
     jwt: Type.Optional(JwtConfigSchema),
+    oidc: Type.Optional(OidcConfigSchema),
     basic: Type.Optional(BasicConfigSchema),
     anonymous: Type.Optional(AnonymousConfigSchema),
   },

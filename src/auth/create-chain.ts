@@ -6,6 +6,8 @@ import type { Identity } from './identity.js'
 import { JwtAuthenticator } from './jwt/authenticator.js'
 import type { AuthLogger } from './logger.js'
 import { MtlsAuthenticator } from './mtls.js'
+import { OidcAuthenticator } from './oidc/authenticator.js'
+import { bearerConfigFromOidc } from './oidc/config.js'
 
 /**
  * Builds and starts the configured authenticators in `auth.order`; the ones not configured are left out.
@@ -16,8 +18,13 @@ export async function createAuthChain(auth: Config['auth'], logger: AuthLogger):
   try {
     for (const method of auth.order) {
       if (method === 'mtls' && auth.mtls !== undefined) authenticators.push(new MtlsAuthenticator(auth.mtls))
-      if (method === 'jwt' && auth.jwt !== undefined) {
-        authenticators.push(await JwtAuthenticator.create(auth.jwt, { logger }))
+      // Without auth.jwt, bearer tokens from the OIDC provider are still accepted (audience = clientId).
+      const jwt = auth.jwt ?? (auth.oidc === undefined ? undefined : bearerConfigFromOidc(auth.oidc))
+      if (method === 'jwt' && jwt !== undefined) {
+        authenticators.push(await JwtAuthenticator.create(jwt, { logger }))
+      }
+      if (method === 'oidc' && auth.oidc !== undefined) {
+        authenticators.push(await OidcAuthenticator.create(auth.oidc, { logger }))
       }
       if (method === 'basic' && auth.basic !== undefined) {
         authenticators.push(await BasicAuthenticator.create(auth.basic, { logger }))

@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value'
 import { parseDocument } from 'yaml'
 import { AUTH_METHODS } from '../auth/config.js'
 import { jwtConfigProblems } from '../auth/jwt/config.js'
+import { oidcConfigProblems } from '../auth/oidc/config.js'
 import { compilePolicy } from '../authz/decide.js'
 import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
@@ -203,10 +204,14 @@ function authProblems(config: Config): string[] {
   if (auth.mtls !== undefined && (config.tls?.clientAuth ?? 'none') === 'none') {
     return ['"auth.mtls" identifies users by client certificate: set "tls.clientAuth" to request or require']
   }
+  const problems: string[] = []
   const jwt = auth.jwt
   if (jwt !== undefined && typeof jwt === 'object' && Array.isArray(jwt.algorithms))
-    return jwtConfigProblems(jwt)
-  return []
+    problems.push(...jwtConfigProblems(jwt))
+  const oidc = auth.oidc
+  if (oidc !== undefined && typeof oidc === 'object' && Array.isArray(oidc.scopes))
+    problems.push(...oidcConfigProblems(oidc))
+  return problems
 }
 
 function authzProblems(config: Config): string[] {

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import type { JWK } from 'jose'
 import { Agent } from 'undici'
-import { ConfigError } from '../../config/load.js'
 import type { CheckResult } from '../../observability/health.js'
 import type { AuthLogger } from '../logger.js'
+import { readCaFile } from '../read-ca-file.js'
 import { keySourceUrlProblem } from './config.js'
 import { fetchJson } from './fetch-json.js'
 import { KeySet } from './key-set.js'
@@ -22,15 +21,6 @@ export interface RemoteKeyOptions {
   readonly logger: AuthLogger
   /** Told of every new key set, so verified tokens whose key left it are forgotten. */
   readonly onChange: (keySet: KeySet) => void
-}
-
-function readCa(file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? 'error'
-    throw new ConfigError('auth.jwt', [`"auth.jwt.caFile": ${file}: cannot read (${reason})`])
-  }
 }
 
 function jwksKeys(document: unknown, url: string): JWK[] {
@@ -65,7 +55,9 @@ export class RemoteKeySource {
     this.#options = options
     this.#jwksUri = options.jwksUri
     this.#dispatcher =
-      options.caFile === undefined ? undefined : new Agent({ connect: { ca: readCa(options.caFile) } })
+      options.caFile === undefined
+        ? undefined
+        : new Agent({ connect: { ca: readCaFile(options.caFile, 'auth.jwt') } })
   }
 
   get keySet(): KeySet {

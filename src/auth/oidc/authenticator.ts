@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto'
+import { ConfigError } from '../../config/load.js'
+import type { CheckResult } from '../../observability/health.js'
+import type {
+  AuthAcceptance,
+  Authenticator,
+  AuthOutcome,
+  AuthRefusal,
+  Credentials,
+} from '../authenticator.js'
+import type { AuthenticatorOptions, AuthLogger } from '../logger.js'
+import { frozenIdentity, refusal } from '../refusal.js'
+import { type OidcConfig, oidcConfigProblems } from './config.js'
+import { parseCookieHeader } from './cookie-header.js'
+import { OidcLogin } from './login-flow.js'
+import { LoginTransactionCookie } from './login-transaction.js'
+import { RelyingParty } from './relying-party.js'
+import { SealedTokens } from './sealed-token.js'
+import { nowSec, type Session, SessionCookie } from './session-cookie.js'
+
+/** A session is refreshed this long before the provider's token ends, so no request races the expiry. */
+export const REFRESH_EARLY_SEC = 60
+
+/**
+ * The OIDC session cookie as a credential. A valid session is the identity it holds; a session near or past
+ * its expiry is refreshed on the request with its refresh token (the new cookie goes out on the response);
+ * a cookie that is altered, sealed with an unknown secret, truncated or expired without a way to refresh is
+ * a 401 that deletes it. The login itself (redirect, callback, logout) is `login` (login-flow.ts).
+ */
+export class OidcAuthenticator implements Authenticator {
+  readonly method = 'oidc' as const
+  readonly login: OidcLogin
+  readonly #relyingParty: RelyingParty
+  readonly #sessions: SessionCookie
+  readonly #logger: AuthLogger
+  /** One refresh per refresh token at a time: the dashboard's parallel XHRs share it. */
+  readonly #refreshing = new Map<string, Promise<Session>>()
+
+  constructor(config: OidcConfig, options: AuthenticatorOptions) {
+    const problems = oidcConfigProblems(config)
+    if (problems.length > 0) throw new ConfigError('auth.oidc', problems)
+    this.#logger = options.logger
+    this.#relyingParty = new RelyingParty(config, options.logger)
+    this.#sessions = new SessionCookie(
+      new SealedTokens(config.cookieSecret, 'session'),
+      config.sessionLifetimeSec,
+    )
+    const transactions = new LoginTransactionCookie(
+      new SealedTokens(config.cookieSecret, 'login'),
+      config.redirectPath,
+    )
+    this.login = new OidcLogin(config, this.#relyingParty, this.#sessions, transactions)
+  }
+
+  static async create(config: OidcConfig, options: AuthenticatorOptions): Promise<OidcAuthenticator> {
+    const authenticator = new OidcAuthenticator(config, options)
+    await authenticator.#relyingParty.start()
+    return authenticator
+  }
+
+  challenge(): null {
+    return null
+  }
+
+  ready(): CheckResult {
+    return this.#relyingParty.ready()
+  }
+
+  async close(): Promise<void> {
+    await this.#relyingParty.close()
+  }
+
+  async authenticate({ headers }: Credentials): Promise<AuthOutcome> {
+    const cookies = parseCookieHeader(headers.cookie)
+    const read = await this.#sessions.read(cookies)
+    if (read.kind === 'absent') return read
+    if (read.kind === 'invalid') return this.#end(cookies, 'invalid_session')
+    const { session } = read
+    const now = nowSec()
+    if (session.expiresAt - REFRESH_EARLY_SEC > now) return accepted(session)
+    if (session.refreshToken === null) {
+      return session.expiresAt > now ? accepted(session) : this.#end(cookies, 'expired')
+    }
+    try {
+      const renewed = await this.#refresh(session)
+      return accepted(renewed, await this.#sessions.write(renewed, cookies))
+    } catch (err) {
+      const { kind, reason } = err as { kind?: string; reason?: string }
+      this.#logger.warn(
+        { subject: session.subject, reason: reason ?? (err as Error).message },
+        'session refresh failed',
+      )
+      // An unreachable provider does not end a session that is still valid for a few seconds.
+      if (kind === 'unavailable' && session.expiresAt > now) return accepted(session)
+      return this.#end(cookies, 'refresh_failed')
+    }
+  }
+
+  #refresh(session: Session): Promise<Session> {
+    const key = createHash('sha256').update(session.refreshToken!).digest('base64url')
+    let pending = this.#refreshing.get(key)
+    if (pending === undefined) {
+      pending = this.#relyingParty.refresh(session).finally(() => this.#refreshing.delete(key))
+      this.#refreshing.set(key, pending)
+    }
+    return pending
+  }
+
+  #end(cookies: ReadonlyMap<string, string>, reason: string): AuthRefusal {
+    return {
+      ...refusal('oidc', 'FG_ERR_AUTH_SESSION_INVALID', reason),
+      setCookies: this.#sessions.clear(cookies),
+    }
+  }
+}
+
+function accepted(session: Session, setCookies?: readonly string[]): AuthAcceptance {
+  const identity = frozenIdentity({
+    subject: session.subject,
+    roles: [...session.roles],
+    method: 'oidc',
+    claims: { sub: session.subject },
+  })
+  return setCookies === undefined
+    ? { kind: 'accepted', identity }
+    : { kind: 'accepted', identity, setCookies }
+}

@@ -1,0 +1,45 @@
+/**
+ * The Cookie and Set-Cookie headers as far as the proxy's own cookies need them (RFC 6265 §4.1, §5.4).
+ * Values the proxy writes are base64url JWE parts: no quoting or escaping is ever needed.
+ */
+
+export interface CookieAttributes {
+  /** Seconds; 0 deletes the cookie (RFC 6265 §5.2.2). */
+  readonly maxAgeSec: number
+  readonly path: string
+}
+
+/** Cookie name/value pairs of a request, in order; a name sent twice keeps its first value (RFC 6265 §5.4). */
+export function parseCookieHeader(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>()
+  if (header === undefined) return cookies
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=')
+    if (equals === -1) continue
+    const name = pair.slice(0, equals).trim()
+    if (name !== '' && !cookies.has(name)) cookies.set(name, pair.slice(equals + 1).trim())
+  }
+  return cookies
+}
+
+/**
+ * `__Host-`-style attributes (RFC 6265bis §4.1.3.2): Secure, no Domain (host-only), HttpOnly so page
+ * scripts never read it, SameSite=Lax so cross-site subresource and form POST requests do not carry it.
+ */
+export function setCookie(name: string, value: string, { maxAgeSec, path }: CookieAttributes): string {
+  return `${name}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSec))}; Secure; HttpOnly; SameSite=Lax`
+}
+
+export function clearCookie(name: string, path: string): string {
+  return setCookie(name, '', { maxAgeSec: 0, path })
+}
+
+/** A Cookie header without the pairs whose name `owned` claims, the others kept in order; undefined when none is left. */
+export function withoutCookies(header: string, owned: (name: string) => boolean): string | undefined {
+  const kept = header.split(';').filter((pair) => {
+    const equals = pair.indexOf('=')
+    const name = (equals === -1 ? pair : pair.slice(0, equals)).trim()
+    return name !== '' && !owned(name)
+  })
+  return kept.length === 0 ? undefined : kept.map((pair) => pair.trim()).join('; ')
+}

@@ -1,0 +1,96 @@
+import { clearCookie, setCookie } from './cookie-header.js'
+import type { SealedTokens } from './sealed-token.js'
+
+/** What a session cookie holds, and nothing more: no access token, no ID token, no profile. */
+export interface Session {
+  readonly subject: string
+  readonly roles: readonly string[]
+  /** When the provider's token ends (epoch seconds): refresh or log in again from then on. */
+  readonly expiresAt: number
+  readonly refreshToken: string | null
+}
+
+export const SESSION_COOKIE = 'fg_session'
+/** Browsers keep at least 4096 bytes per cookie (RFC 6265 §6.1); name and attributes need the rest. */
+export const CHUNK_BYTES = 3_800
+/** 10 chunks is ~38 KB, past what any provider's refresh token and a role list need; more is refused. */
+export const MAX_CHUNKS = 10
+const CHUNK_NAME = /^fg_session\.(\d+)$/
+
+export type SessionRead =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'invalid' }
+  | { readonly kind: 'valid'; readonly session: Session }
+
+/** Chunk names present in a request: `fg_session.0`, `fg_session.1`, … */
+export const isSessionCookie = (name: string): boolean => CHUNK_NAME.test(name)
+
+/**
+ * The session as a JWE split over numbered cookies. A value over CHUNK_BYTES (many roles, a long refresh
+ * token) goes into `fg_session.0`, `fg_session.1`, … and is joined back in order; chunks the previous
+ * cookie had beyond the new count are deleted, so a stale tail can never be joined to a new head.
+ */
+export class SessionCookie {
+  constructor(
+    private readonly tokens: SealedTokens,
+    private readonly lifetimeSec: number,
+  ) {}
+
+  async read(cookies: ReadonlyMap<string, string>): Promise<SessionRead> {
+    if (!cookies.has(`${SESSION_COOKIE}.0`)) return { kind: 'absent' }
+    let sealed = ''
+    for (let index = 0; cookies.has(`${SESSION_COOKIE}.${index}`); index++) {
+      if (index === MAX_CHUNKS) return { kind: 'invalid' }
+      sealed += cookies.get(`${SESSION_COOKIE}.${index}`)
+    }
+    const claims = await this.tokens.open(sealed)
+    const session = claims === null ? null : sessionOf(claims)
+    return session === null ? { kind: 'invalid' } : { kind: 'valid', session }
+  }
+
+  /** Set-Cookie lines that store `session` and delete the chunks of the request's cookie it does not reuse. */
+  async write(session: Session, cookies: ReadonlyMap<string, string>, now = nowSec()): Promise<string[]> {
+    // Without a refresh token nothing can extend the session past the provider's token.
+    const endsAt = session.refreshToken === null ? session.expiresAt : now + this.lifetimeSec
+    const sealed = await this.tokens.seal(
+      {
+        sub: session.subject,
+        roles: [...session.roles],
+        expires: session.expiresAt,
+        ...(session.refreshToken === null ? {} : { rt: session.refreshToken }),
+      },
+      endsAt,
+    )
+    const lines: string[] = []
+    const count = Math.ceil(sealed.length / CHUNK_BYTES)
+    if (count > MAX_CHUNKS) throw new Error(`the session needs ${count} cookies, more than ${MAX_CHUNKS}`)
+    for (let index = 0; index < count; index++) {
+      const chunk = sealed.slice(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES)
+      lines.push(setCookie(`${SESSION_COOKIE}.${index}`, chunk, { maxAgeSec: endsAt - now, path: '/' }))
+    }
+    return [...lines, ...this.clear(cookies, count)]
+  }
+
+  /**
+   * Set-Cookie lines deleting the request's session chunks from `from` on; from 0 (the default) they always
+   * delete `fg_session.0`, so a logout ends the session even when the request did not carry it.
+   */
+  clear(cookies: ReadonlyMap<string, string>, from = 0): string[] {
+    const names = new Set(from === 0 ? [`${SESSION_COOKIE}.0`] : [])
+    for (const name of cookies.keys()) {
+      const index = CHUNK_NAME.exec(name)?.[1]
+      if (index !== undefined && Number(index) >= from) names.add(name)
+    }
+    return [...names].map((name) => clearCookie(name, '/'))
+  }
+}
+
+export const nowSec = (): number => Math.floor(Date.now() / 1000)
+
+function sessionOf(claims: Record<string, unknown>): Session | null {
+  const { sub, roles, expires, rt } = claims
+  if (typeof sub !== 'string' || sub === '' || typeof expires !== 'number') return null
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return null
+  if (rt !== undefined && (typeof rt !== 'string' || rt === '')) return null
+  return { subject: sub, roles, expiresAt: expires, refreshToken: rt ?? null }
+}
