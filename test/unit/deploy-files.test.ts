@@ -34,10 +34,29 @@ describe('docker/Dockerfile', () => {
   })
 })
 
+// Kubernetes manifests are schemaless YAML here: the tests walk them as plain JSON.
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, checked field by field below
+type Manifest = Record<string, any>
 const manifests = ['docker/k8s/sidecar.yaml', 'docker/k8s/gateway.yaml'].map((file) => ({
   file,
-  documents: parseAllDocuments(read(file)).map((document) => document.toJS() as Record<string, any>),
+  documents: parseAllDocuments(read(file)).map((document) => document.toJS() as Manifest),
 }))
+/** Every secret a manifest's config refers to, as the Secrets would feed the environment. */
+const SECRET_ENV = {
+  REST_KEYSTORE_PASSWORD: 'x',
+  TRUSTSTORE_PASSWORD: 'x',
+  OIDC_CLIENT_SECRET: 'x',
+  OIDC_COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
+}
+const guardPodOf = (documents: Manifest[]): Manifest =>
+  documents
+    .filter((doc) => doc.kind === 'Deployment')
+    .map((doc) => doc.spec.template.spec)
+    .find((pod: Manifest) => pod.containers.some((c: Manifest) => c.name === 'flink-guard'))
+const guardConfigOf = (file: string, documents: Manifest[]) => {
+  const configMap = documents.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['flink-guard.yaml'])
+  return validateConfig(parseAllDocuments(configMap!.data['flink-guard.yaml'])[0]!.toJS(), file, SECRET_ENV)
+}
 
 describe('Kubernetes manifests', () => {
   it.each(manifests)("$file parses, and no Service exposes Flink's REST port 8081", ({ documents }) => {
@@ -51,13 +70,10 @@ describe('Kubernetes manifests', () => {
   })
 
   it.each(manifests)('$file probes flink-guard on its admin port and runs it hardened', ({ documents }) => {
-    const deployments = documents.filter((doc) => doc.kind === 'Deployment')
-    const guard = deployments
-      .flatMap((d) => d.spec.template.spec.containers)
-      .find((c: any) => c.name === 'flink-guard')
+    const guard = guardPodOf(documents).containers.find((c: Manifest) => c.name === 'flink-guard')
     expect(guard.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: '/readyz', port: 'admin' }))
     expect(guard.livenessProbe.httpGet).toEqual(expect.objectContaining({ path: '/healthz', port: 'admin' }))
-    expect(guard.ports.find((p: any) => p.name === 'admin').containerPort).toBe(9250)
+    expect(guard.ports.find((p: Manifest) => p.name === 'admin').containerPort).toBe(9250)
     expect(guard.securityContext).toMatchObject({
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
@@ -68,10 +84,17 @@ describe('Kubernetes manifests', () => {
   it.each(manifests)(
     '$file carries a flink-guard config that the config loader accepts',
     ({ file, documents }) => {
-      const configMap = documents.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['flink-guard.yaml'])
-      const raw = parseAllDocuments(configMap!.data['flink-guard.yaml'])[0]!.toJS()
-      const env = { REST_KEYSTORE_PASSWORD: 'x', TRUSTSTORE_PASSWORD: 'x' }
-      expect(() => validateConfig(raw, file, env)).not.toThrow()
+      expect(() => guardConfigOf(file, documents)).not.toThrow()
+    },
+  )
+
+  it.each(manifests)(
+    '$file gives the pod more time to stop than flink-guard needs to drain',
+    ({ file, documents }) => {
+      const { config } = guardConfigOf(file, documents)
+      expect(guardPodOf(documents).terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+        config.shutdown.graceMs,
+      )
     },
   )
 
@@ -85,7 +108,9 @@ describe('Kubernetes manifests', () => {
 
   it('lets only flink-guard reach Flink REST in the gateway layout', () => {
     const policy = manifests[1]!.documents.find((doc) => doc.kind === 'NetworkPolicy')!
-    const restRule = policy.spec.ingress.find((rule: any) => rule.ports.some((p: any) => p.port === 8081))
+    const restRule = policy.spec.ingress.find((rule: Manifest) =>
+      rule.ports.some((p: Manifest) => p.port === 8081),
+    )
     expect(restRule.from).toEqual([{ podSelector: { matchLabels: { app: 'flink-guard' } } }])
   })
 })

@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { loadConfigFile, parseConfig } from '../../src/config/load.js'
+import { ConfigSchema } from '../../src/config/schema.js'
+
+/**
+ * Every config a user might copy: the files under config/ and every flink-guard config block in the README
+ * and docs/ must pass the loader `check-config` runs. Blocks that only show a section (`auth:` …) are checked
+ * with an upstream added; Flink's own config and Kubernetes snippets are told apart by their keys.
+ */
+
+const root = new URL('../../', import.meta.url).pathname
+const read = (path: string) => readFileSync(join(root, path), 'utf8')
+
+/** What the examples refer to outside the config: secrets in the environment, files on the host. */
+const work = mkdtempSync(join(tmpdir(), 'fg-examples-'))
+const flinkConfDir = join(work, 'flink-conf')
+const secretFile = join(work, 'keystore-password')
+mkdirSync(flinkConfDir)
+writeFileSync(
+  join(flinkConfDir, 'config.yaml'),
+  'rest:\n  bind-address: 127.0.0.1\n  address: 127.0.0.1\n  port: 8081\n',
+)
+writeFileSync(secretFile, 'changeit\n')
+const HOST_PATHS: [string, string][] = [
+  ['/opt/flink/conf\n', `${flinkConfDir}\n`],
+  ['/etc/flink-guard/secrets/keystore-password', secretFile],
+]
+const ENV = {
+  REST_KEYSTORE_PASSWORD: 'changeit',
+  KEYSTORE_PASSWORD: 'changeit',
+  FLINK_TRUSTSTORE_PASSWORD: 'changeit',
+  OIDC_CLIENT_SECRET: 'client-secret',
+  OIDC_COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
+  COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
+  COOKIE_SECRET_OLD: 'an-older-cookie-secret-of-32-characters-or-more',
+}
+const TOP_LEVEL_KEYS = new Set(Object.keys(ConfigSchema.properties))
+
+function yamlBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^ *```yaml\n([\s\S]*?)^ *```/gm)].map((match) => {
+    const lines = match[1]!.split('\n')
+    const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length))
+    return lines.map((line) => line.slice(indent)).join('\n')
+  })
+}
+
+const docs = ['README.md', ...readdirSync(join(root, 'docs')).map((name) => `docs/${name}`)].filter((p) =>
+  p.endsWith('.md'),
+)
+const docBlocks = docs.flatMap((path) =>
+  yamlBlocks(read(path))
+    .map((text, index) => ({ name: `${path} block ${index + 1}`, text }))
+    // Told apart by their top-level keys, read off the text so a block that is not even YAML still counts.
+    .filter(({ text }) =>
+      [...text.matchAll(/^([A-Za-z]+):/gm)].every((match) => TOP_LEVEL_KEYS.has(match[1]!)),
+    ),
+)
+
+describe('example configs', () => {
+  it.each(readdirSync(join(root, 'config')).filter((name) => name.endsWith('.yaml')))(
+    'config/%s passes check-config',
+    (name) => {
+      const loaded = loadConfigFile(join(root, 'config', name), ENV)
+      expect(loaded.config.upstream.url).toMatch(/^https?:\/\//)
+    },
+  )
+
+  it('finds the config blocks in the README and the docs', () => {
+    expect(docBlocks.map((block) => block.name)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^README\.md/),
+        expect.stringMatching(/^docs\/deploy-kubernetes\.md/),
+        expect.stringMatching(/^docs\/deploy-standalone\.md/),
+        expect.stringMatching(/^docs\/auth-oidc\.md/),
+      ]),
+    )
+  })
+
+  it.each(docBlocks)('$name passes check-config', ({ name, text }) => {
+    let hosted = text
+    for (const [path, local] of HOST_PATHS) hosted = hosted.replaceAll(path, local)
+    const withUpstream = /^upstream:|^flinkConf:/m.test(hosted)
+      ? hosted
+      : `${hosted}\nupstream: { url: "http://127.0.0.1:8081" }\n`
+    expect(() => parseConfig(withUpstream, name, ENV)).not.toThrow()
+  })
+
+  it('shows config/sidecar.yaml in docs/deploy-kubernetes.md as it is', () => {
+    const shown = yamlBlocks(read('docs/deploy-kubernetes.md')).find((block) => block.includes('listen:'))
+    expect(parse(shown!)).toEqual(parse(read('config/sidecar.yaml')))
+  })
+
+  it('refuses a broken copy, so the checks above can fail', () => {
+    const broken = read('config/sidecar.yaml').replace('port: 8443', 'port: 99999')
+    expect(() => parseConfig(broken, 'broken', ENV)).toThrow(/listen\.port/)
+  })
+})
