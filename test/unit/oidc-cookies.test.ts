@@ -6,7 +6,6 @@ import { changesState, isSameOriginRequest } from '../../src/auth/oidc/cross-sit
 import { withoutProxyCookies } from '../../src/auth/oidc/proxy-cookies.js'
 import { SealedTokens } from '../../src/auth/oidc/sealed-token.js'
 import { CHUNK_BYTES, nowSec, type Session, SessionCookie } from '../../src/auth/oidc/session-cookie.js'
-import { validateConfig } from '../../src/config/load.js'
 import { configOf } from '../integration/support/auth.js'
 
 const SECRET = 'unit-test-cookie-secret-0123456789abcdef'
