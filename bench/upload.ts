@@ -1,16 +1,18 @@
 /**
- * 1 GiB jar upload, through flink-guard and directly to the stand-in: wall time and the proxy's RSS growth.
- * The proxy runs as its own process (`flink-guard serve`), so its memory is measured alone, from
- * /proc/<pid>/status: VmRSS before the upload, VmHWM (peak) after it.
+ * 1 GiB jar upload over TLS, through flink-guard and through NGINX (`proxy_request_buffering off`, when nginx
+ * is installed), with a direct upload to the stand-in as the floor: wall time and the proxy's RSS growth.
+ * Each proxy runs as its own process, so its memory is measured alone, from /proc/<pid>/status: VmRSS before
+ * the upload, VmHWM (peak) after it (for NGINX, its worker's).
  *
  *   npm run bench:upload [-- --gib 1 --runs 3]
  */
-import { execFile, spawn } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { startStandin } from '../src/standin/server.js'
+import { generateCertificates } from '../src/tls/gen-certs.js'
 import { writeMultipartJar } from '../test/integration/support/multipart-file.js'
 
 const run = promisify(execFile)
@@ -19,6 +21,8 @@ const { values } = parseArgs({
 })
 const bytes = Math.round(Number(values.gib) * 1024 ** 3)
 const runs = Number(values.runs)
+const work = mkdtempSync(join(tmpdir(), 'fg-bench-upload-'))
+const children: ChildProcess[] = []
 
 function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -29,6 +33,8 @@ async function curlUpload(url: string, file: string, boundary: string): Promise<
   const started = process.hrtime.bigint()
   const { stdout } = await run('curl', [
     '-sS',
+    '--cacert',
+    join(work, 'ca.pem'),
     '-T',
     file,
     '-X',
@@ -45,28 +51,91 @@ async function curlUpload(url: string, file: string, boundary: string): Promise<
   return Number(process.hrtime.bigint() - started) / 1e9
 }
 
+async function waitFor(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 150; attempt++) {
+    try {
+      await run('curl', ['-sS', '-o', '/dev/null', '--cacert', join(work, 'ca.pem'), url])
+      return
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+generateCertificates({
+  dir: work,
+  dns: ['localhost'],
+  ips: ['127.0.0.1'],
+  password: 'changeit',
+  clientName: 'bench',
+  validityDays: 2,
+})
 const standin = await startStandin()
-const config = join(tmpdir(), `fg-bench-upload-${process.pid}.yaml`)
-// The upload path as a deployer takes it (anonymous here: this measures streaming, not credentials).
+
+interface Proxy {
+  readonly name: string
+  readonly url: string
+  /** The process whose memory the upload grows. */
+  readonly pid: number
+}
+const proxies: Proxy[] = []
+
+// flink-guard over TLS, the upload path as a deployer takes it (anonymous: this measures streaming).
+const config = join(work, 'flink-guard.yaml')
 writeFileSync(
   config,
-  `listen: { port: 0 }\nadmin: { port: 0 }\nupstream: { url: "${standin.url}" }\n` +
+  `listen: { port: 19443 }\nadmin: { port: 19250 }\nupstream: { url: "${standin.url}" }\n` +
+    `tls: { cert: ${work}/server.pem, key: ${work}/server-key.pem }\n` +
     'auth: { anonymous: { roles: [bench] } }\nauthz: { roles: { bench: deployer } }\n',
 )
-const proxy = spawn(process.execPath, ['dist/main.js', 'serve', '--config', config], {
-  stdio: ['ignore', 'pipe', 'inherit'],
+const guard = spawn(process.execPath, ['dist/main.js', 'serve', '--config', config, '--log-level', 'warn'], {
+  stdio: ['ignore', 'inherit', 'inherit'],
 })
-// The start line (JSON) names the bound proxy URL.
-const proxyUrl = await new Promise<string>((resolve, reject) => {
-  let out = ''
-  proxy.stdout!.on('data', (chunk) => {
-    out += chunk
-    const started = out.split('\n').find((line) => line.includes('"flink-guard started"'))
-    if (started) resolve((JSON.parse(started) as { proxy: string }).proxy)
+children.push(guard)
+await waitFor('https://localhost:19443/config')
+proxies.push({ name: 'flink-guard TLS', url: 'https://localhost:19443', pid: guard.pid! })
+
+try {
+  execFileSync('nginx', ['-v'], { stdio: 'ignore' })
+  const dir = join(work, 'nginx')
+  mkdirSync(dir)
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:19444 ssl;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate ${work}/server.pem; ssl_certificate_key ${work}/server-key.pem;
+    client_max_body_size 0;
+    location / {
+      proxy_pass ${standin.url}; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_request_buffering off;
+    }
+  }
+}
+`,
+  )
+  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'inherit' })
+  children.push(nginx)
+  await waitFor('https://localhost:19444/config')
+  const worker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim())
+  proxies.push({
+    name: 'NGINX TLS (proxy_request_buffering off)',
+    url: 'https://localhost:19444',
+    pid: worker,
   })
-  proxy.once('exit', (code) => reject(new Error(`flink-guard exited with ${code}`)))
-})
-proxy.stdout!.resume()
+} catch (err) {
+  console.error(`NGINX row skipped (${(err as Error).message}); apt-get install nginx to add it`)
+}
 
 console.log(`Generating a ${values.gib} GiB multipart jar body…`)
 const body = await writeMultipartJar(bytes)
@@ -74,26 +143,31 @@ const rows: string[] = []
 try {
   for (let i = 1; i <= runs; i++) {
     const direct = await curlUpload(standin.url, body.path, body.boundary)
-    const before = memoryKiB(proxy.pid!, 'VmRSS')
-    const proxied = await curlUpload(proxyUrl, body.path, body.boundary)
-    const peak = memoryKiB(proxy.pid!, 'VmHWM')
+    for (const proxy of proxies) {
+      const before = memoryKiB(proxy.pid, 'VmRSS')
+      const seconds = await curlUpload(proxy.url, body.path, body.boundary)
+      const peak = memoryKiB(proxy.pid, 'VmHWM')
+      rows.push(
+        `| ${i} | ${proxy.name} | ${seconds.toFixed(2)} | ${(seconds / direct).toFixed(2)} | ` +
+          `${(before / 1024).toFixed(1)} | ${(peak / 1024).toFixed(1)} | ${((peak - before) / 1024).toFixed(1)} |`,
+      )
+    }
+    rows.push(`| ${i} | direct to the stand-in (HTTP) | ${direct.toFixed(2)} | 1.00 | | | |`)
     for (const upload of standin.record.uploads) rmSync(upload.serverPath, { force: true })
-    const ok = standin.record.uploads.every((upload) => upload.sha256 === body.jarSha256)
+    const corrupted = standin.record.uploads.filter((upload) => upload.sha256 !== body.jarSha256)
+    if (corrupted.length > 0) throw new Error(`${corrupted.length} uploads arrived with another sha256`)
     standin.record.reset()
-    rows.push(
-      `| ${i} | ${direct.toFixed(2)} | ${proxied.toFixed(2)} | ${(proxied / direct).toFixed(2)} | ` +
-        `${(before / 1024).toFixed(1)} | ${(peak / 1024).toFixed(1)} | ${((peak - before) / 1024).toFixed(1)} | ${ok ? 'yes' : 'NO'} |`,
-    )
   }
 } finally {
-  proxy.kill('SIGTERM')
+  for (const child of children) child.kill('SIGTERM')
   await standin.close()
   rmSync(dirname(body.path), { recursive: true, force: true })
-  rmSync(config, { force: true })
+  rmSync(work, { recursive: true, force: true })
 }
-console.log(`\n${values.gib} GiB jar upload with curl -T (Expect: 100-continue), node ${process.version}\n`)
 console.log(
-  '| run | direct s | via proxy s | ratio | proxy RSS before MiB | proxy peak RSS MiB | growth MiB | sha256 equal |',
+  `\n${values.gib} GiB jar upload with curl -T over TLS (Expect: 100-continue), node ${process.version}`,
 )
-console.log('|---|---|---|---|---|---|---|---|')
+console.log('Every upload arrived with the sha256 it was sent with.\n')
+console.log('| run | path | seconds | × direct | RSS before MiB | peak RSS MiB | growth MiB |')
+console.log('|---|---|---|---|---|---|---|')
 for (const row of rows) console.log(row)
