@@ -82,24 +82,32 @@ export async function buildProxyApp(
   const headersOverTls = securityHeaders(config.responses, true)
   const trustedProxies = config.authz.trustedProxies
   const tls = deps.tls
+  // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
+  // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
+  const serverOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    // No whole-request deadline: a 1 GiB jar upload over a slow link is legitimate. Stalls are bounded by
+    // the idle timeout below, and Flink's silence by upstream.timeouts.responseMs.
+    requestTimeout: 0,
+  }
   const app = Fastify({
     ...(tls === null
       ? {}
       : {
-          https: { ...tls.context, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized },
+          https: {
+            ...serverOptions,
+            ...tls.context,
+            requestCert: tls.requestCert,
+            rejectUnauthorized: tls.rejectUnauthorized,
+          },
         }),
     loggerInstance: deps.logger,
     // The access line is ours (onResponse), so Fastify's per-request lines are off.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
     routerOptions: { maxParamLength: 8192 },
-    http: {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      // No whole-request deadline: a 1 GiB jar upload over a slow link is legitimate. Stalls are bounded by
-      // the idle timeout below, and Flink's silence by upstream.timeouts.responseMs.
-      requestTimeout: 0,
-    },
+    http: serverOptions,
     connectionTimeout: config.upstream.timeouts.responseMs + 30_000,
     keepAliveTimeout: CLIENT_KEEP_ALIVE_MS,
     return503OnClosing: false,

@@ -99,6 +99,33 @@ describe('server certificates from the seed recipes', () => {
     ])
     expect(result.stdout).toMatch(/strict-transport-security: max-age=31536000/i)
   })
+
+  it('takes headers up to 32 KiB over TLS as over HTTP (Node alone would stop at 16 KiB), and 431 above', async () => {
+    // A viewer's cancel: the proxy itself answers (403) once it has read the headers, so Flink's own header
+    // limit stays out of the picture.
+    const proxy = await tlsProxy(
+      { keystore: fixture('rest.signed.keystore'), keystorePassword: KEYSTORE_PASSWORD },
+      { authz: { roles: { tester: 'viewer' } } },
+    )
+    const withHeader = async (bytes: number) => {
+      const result = await curl([
+        '-s',
+        '-X',
+        'PATCH',
+        '--cacert',
+        fixture('ca.pem'),
+        '-H',
+        `X-Big: ${'a'.repeat(bytes)}`,
+        `https://localhost:${portOf(proxy)}/jobs/00000000000000000000000000000000`,
+      ])
+      return (JSON.parse(result.stdout) as { code: string }).code
+    }
+    expect(await withHeader(24_000)).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
+    expect(await withHeader(40_000)).toBe('FG_ERR_REQUEST_HEADERS_TOO_LARGE')
+    // And a jar upload over TLS has no whole-request deadline (Node's default would cut it at 300 s).
+    expect((proxy.proxy.server as import('node:https').Server).requestTimeout).toBe(0)
+    expect((proxy.proxy.server as import('node:https').Server).headersTimeout).toBe(30_000)
+  })
 })
 
 describe('start-up refusals: one line naming the key and the file', () => {
