@@ -124,7 +124,7 @@ const proxyConfigs: [string, string, Record<string, string>][] = [
   ['flink-guard TLS + JWT + authz', TLS + JWT_AUTHZ, { Authorization: `Bearer ${token}` }],
   // Issue 7's budget: recording metrics costs the hot path no more than a few percent.
   [
-    'flink-guard TLS + JWT + authz, metrics off',
+    'flink-guard TLS + JWT + authz (metrics off)',
     `${TLS}${JWT_AUTHZ}metrics: { enabled: false }\n`,
     { Authorization: `Bearer ${token}` },
   ],
@@ -233,7 +233,7 @@ http {
 for (const name of ['flink-guard TLS', 'NGINX TLS plain forward']) {
   const keepAlive = cases.find((c) => c.name === name)
   if (keepAlive === undefined) continue
-  cases.push({ ...keepAlive, name: `${name}, full handshake per request`, headers: { Connection: 'close' } })
+  cases.push({ ...keepAlive, name: `${name} (full handshake per request)`, headers: { Connection: 'close' } })
 }
 
 const selected =
