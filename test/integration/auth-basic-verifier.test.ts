@@ -140,6 +140,25 @@ describe('Basic authenticator against an htpasswd file', () => {
     expectRefused(await auth.authenticate(login('alice', 'wonderland')), 'FG_ERR_AUTH_THROTTLED', 'throttled')
   })
 
+  it('accepts a burst of the same right login on a cold cache whole (the dashboard opens with parallel XHRs)', async () => {
+    const auth = await authenticator(htpasswdFile(`alice:${aliceHash}\n`), {
+      throttle: { maxFailuresPerUser: 2, maxFailuresPerAddress: 2, windowSec: 60 },
+    })
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => auth.authenticate(login('alice', 'wonderland'))),
+    )
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(Array(20).fill('accepted'))
+    // And the throttle still counts guesses: two wrong passwords lock the user out.
+    for (const guess of ['guess-1', 'guess-2']) {
+      expectRefused(
+        await auth.authenticate(login('alice', guess)),
+        'FG_ERR_AUTH_BAD_CREDENTIALS',
+        'bad_password',
+      )
+    }
+    expectRefused(await auth.authenticate(login('alice', 'wonderland')), 'FG_ERR_AUTH_THROTTLED', 'throttled')
+  })
+
   it('throttles one client address spraying many user names, other addresses unaffected', async () => {
     const auth = await authenticator(htpasswdFile(`alice:${aliceHash}\n`), {
       throttle: { maxFailuresPerUser: 100, maxFailuresPerAddress: 3, windowSec: 60 },

@@ -33,6 +33,8 @@ export class BasicAuthenticator implements Authenticator {
   /** Keyed by an HMAC under a key that never leaves this process: the cache holds no password or hash of one. */
   readonly #cacheKey = randomBytes(32)
   readonly #cache = new TtlCache<string, Identity>(MAX_CACHED_LOGINS)
+  /** Verifications under way, by the same key as the cache. */
+  readonly #verifying = new Map<string, Promise<Identity | 'unknown_user' | 'bad_password' | number>>()
 
   constructor(config: BasicConfig, options: AuthenticatorOptions) {
     this.#config = config
@@ -92,29 +94,56 @@ export class BasicAuthenticator implements Authenticator {
     const { user, password } = decoded
 
     // Before the cache: during a lockout even the right password is refused, or guessing would go on.
-    const retryAfterSec = this.#throttle.attempt(user, remoteAddress)
-    if (retryAfterSec !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', retryAfterSec)
+    const lockedFor = this.#throttle.lockedFor(user, remoteAddress)
+    if (lockedFor !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', lockedFor)
 
     const cacheKey = createHmac('sha256', this.#cacheKey).update(`${user}:${password}`).digest('base64url')
-    let identity = this.#cache.get(cacheKey)
-    if (identity === undefined) {
-      const hash = content.users.get(user)
-      const matches = await verifyPassword(hash ?? content.dummy, password)
-      if (hash === undefined || !matches)
-        return this.#refuse(hash === undefined ? 'unknown_user' : 'bad_password')
-      identity = frozenIdentity({
-        subject: user,
-        roles: [...(this.#config.users[user] ?? [])],
-        method: 'basic',
-        claims: {},
-      })
-      // Only when the file has not changed while bcrypt ran: a stale success must not outlive a reload.
-      if (this.#file.content === content) {
-        this.#cache.set(cacheKey, identity, Date.now() + this.#config.cacheTtlSec * 1000)
-      }
+    const cached = this.#cache.get(cacheKey)
+    if (cached !== undefined) {
+      this.#throttle.succeeded(user, remoteAddress, false)
+      return { kind: 'accepted', identity: cached }
     }
-    this.#throttle.succeeded(user, remoteAddress)
-    return { kind: 'accepted', identity }
+    // One bcrypt run per distinct credential at a time: a burst of the same login (the dashboard's parallel
+    // XHRs on a cold cache) waits for it and counts as one attempt, instead of tripping the throttle.
+    let verification = this.#verifying.get(cacheKey)
+    if (verification === undefined) {
+      verification = this.#verify(user, password, content, cacheKey, remoteAddress).finally(() =>
+        this.#verifying.delete(cacheKey),
+      )
+      this.#verifying.set(cacheKey, verification)
+    }
+    const verified = await verification
+    if (typeof verified === 'number') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', verified)
+    if (typeof verified === 'string') return this.#refuse(verified)
+    return { kind: 'accepted', identity: verified }
+  }
+
+  /** bcrypt, counted by the throttle: the identity, the refusal reason, or the seconds until a retry. */
+  async #verify(
+    user: string,
+    password: string,
+    content: NonNullable<HtpasswdFile['content']>,
+    cacheKey: string,
+    remoteAddress: string,
+  ): Promise<Identity | 'unknown_user' | 'bad_password' | number> {
+    const retryAfterSec = this.#throttle.attempt(user, remoteAddress)
+    if (retryAfterSec !== null) return retryAfterSec
+    const hash = content.users.get(user)
+    const matches = await verifyPassword(hash ?? content.dummy, password)
+    if (hash === undefined) return 'unknown_user'
+    if (!matches) return 'bad_password'
+    const identity = frozenIdentity({
+      subject: user,
+      roles: [...(this.#config.users[user] ?? [])],
+      method: 'basic',
+      claims: {},
+    })
+    // Only when the file has not changed while bcrypt ran: a stale success must not outlive a reload.
+    if (this.#file.content === content) {
+      this.#cache.set(cacheKey, identity, Date.now() + this.#config.cacheTtlSec * 1000)
+    }
+    this.#throttle.succeeded(user, remoteAddress, true)
+    return identity
   }
 
   #refuse(reason: Exclude<BasicRefusalReason, 'throttled'>): AuthRefusal {

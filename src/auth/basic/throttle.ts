@@ -33,8 +33,8 @@ export function addressKey(address: string): string {
 
 /**
  * Counts attempts per user name and per client address in a fixed window from the first one. Attempts are
- * counted before the password is checked, so a concurrent burst cannot slip past the limit while its bcrypt
- * checks run; a success takes its attempt back and clears the user's count.
+ * counted before the password is checked, so a concurrent burst of guesses cannot slip past the limit while
+ * their bcrypt checks run; a success takes its attempt back and clears the user's count.
  */
 export class FailureThrottle {
   readonly #limits: ThrottleLimits
@@ -45,20 +45,24 @@ export class FailureThrottle {
     this.#limits = limits
   }
 
-  /** Records an attempt: null when it may proceed, else the seconds until the user or address may retry. */
-  attempt(user: string, address: string): number | null {
+  /** Seconds until the user or the address may try again; null when neither is locked out. */
+  lockedFor(user: string, address: string): number | null {
     const now = Date.now()
-    const counters = [
-      [this.#users, user, this.#limits.maxFailuresPerUser],
-      [this.#addresses, addressKey(address), this.#limits.maxFailuresPerAddress],
-    ] as const
-    for (const [cache, key, max] of counters) {
+    for (const [cache, key, max] of this.#counters(user, address)) {
       const counter = cache.get(key)
       if (counter !== undefined && counter.count >= max) {
         return Math.max(1, Math.ceil((counter.windowEndMs - now) / 1000))
       }
     }
-    for (const [cache, key] of counters) {
+    return null
+  }
+
+  /** Records an attempt about to reach bcrypt: null when it may proceed, else the seconds until a retry. */
+  attempt(user: string, address: string): number | null {
+    const lockedFor = this.lockedFor(user, address)
+    if (lockedFor !== null) return lockedFor
+    const now = Date.now()
+    for (const [cache, key] of this.#counters(user, address)) {
       const counter = cache.get(key)
       if (counter === undefined) {
         const windowEndMs = now + this.#limits.windowSec * 1000
@@ -70,9 +74,18 @@ export class FailureThrottle {
     return null
   }
 
-  succeeded(user: string, address: string): void {
+  /** A verified login: the user's failures are forgiven, and a counted attempt is taken back from the address. */
+  succeeded(user: string, address: string, counted: boolean): void {
     this.#users.delete(user)
+    if (!counted) return
     const counter = this.#addresses.get(addressKey(address))
     if (counter !== undefined) counter.count = Math.max(0, counter.count - 1)
+  }
+
+  #counters(user: string, address: string) {
+    return [
+      [this.#users, user, this.#limits.maxFailuresPerUser],
+      [this.#addresses, addressKey(address), this.#limits.maxFailuresPerAddress],
+    ] as const
   }
 }
