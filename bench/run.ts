@@ -17,6 +17,7 @@ import { hashSync } from '@node-rs/bcrypt'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { renderChart } from './chart.js'
+import { nginxArgs } from './nginx.js'
 import { type CaseResult, median, runWrk, type WrkRun } from './wrk.js'
 
 const { values: args } = parseArgs({
@@ -175,25 +176,12 @@ if (nginx) {
   const nginxPort = port()
   const authPort = port()
   const authNginxPort = port()
-  const dir = join(work, 'nginx')
-  mkdirSync(dir)
   // A small JWT-checking service for auth_request, as people glue it today (jose, verify per request).
   start('npx', ['tsx', 'bench/jwt-auth-service.ts', String(authPort), jwksFile], LOAD_CORE)
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream flink { server 127.0.0.1:${standinPort}; keepalive 64; }
+  const conf = nginxArgs(
+    join(work, 'nginx'),
+    `  upstream flink { server 127.0.0.1:${standinPort}; keepalive 64; }
   upstream auth { server 127.0.0.1:${authPort}; keepalive 64; }
-  # TLS 1.3 like Node's default (Debian's NGINX offers only TLS 1.2 unless told), so both sides run the same handshake.
-  ssl_protocols TLSv1.2 TLSv1.3;
   ssl_certificate ${certs}/server.pem; ssl_certificate_key ${certs}/server-key.pem;
   server {
     listen 127.0.0.1:${nginxPort} ssl;
@@ -204,11 +192,9 @@ http {
     location / { auth_request /_auth; proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
     location = /_auth { internal; proxy_pass http://auth; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_pass_request_body off; proxy_set_header Content-Length ""; }
-  }
-}
-`,
+  }`,
   )
-  const server = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], PROXY_CORE)
+  const server = start('nginx', conf, PROXY_CORE)
   await waitFor(`http://127.0.0.1:${authPort}/`, { headers: { authorization: `Bearer ${token}` } })
   await new Promise((resolve) => setTimeout(resolve, 500))
   cases.push({

@@ -7,13 +7,14 @@
  *   npm run bench:upload [-- --gib 1 --runs 3]
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { startStandin } from '../src/standin/server.js'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { writeMultipartJar } from '../test/integration/support/multipart-file.js'
+import { nginxArgs } from './nginx.js'
 
 const run = promisify(execFile)
 const { values } = parseArgs({
@@ -98,33 +99,19 @@ proxies.push({ name: 'flink-guard TLS', url: 'https://localhost:19443', pid: gua
 
 try {
   execFileSync('nginx', ['-v'], { stdio: 'ignore' })
-  const dir = join(work, 'nginx')
-  mkdirSync(dir)
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  server {
+  const conf = nginxArgs(
+    join(work, 'nginx'),
+    `  server {
     listen 127.0.0.1:19444 ssl;
-    ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate ${work}/server.pem; ssl_certificate_key ${work}/server-key.pem;
     client_max_body_size 0;
     location / {
       proxy_pass ${standin.url}; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_request_buffering off;
     }
-  }
-}
-`,
+  }`,
   )
-  const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'inherit' })
+  const nginx = spawn('nginx', conf, { stdio: 'inherit' })
   children.push(nginx)
   await waitFor('https://localhost:19444/config')
   const worker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim())
