@@ -114,7 +114,7 @@ it('logs in through the provider and shows the dashboard through the proxy, with
 
   // The session cookie: HttpOnly, Secure, SameSite=Lax, host-only, never seen by Flink.
   const cookies = await context.cookies(publicUrl)
-  const session = cookies.find((cookie) => cookie.name === 'fg_session.0')
+  const session = cookies.find((cookie) => cookie.name === '__Host-fg_session.0')
   expect(session).toMatchObject({
     httpOnly: true,
     secure: true,
@@ -122,7 +122,7 @@ it('logs in through the provider and shows the dashboard through the proxy, with
     path: '/',
     domain: 'localhost',
   })
-  expect(await page.evaluate('document.cookie')).not.toContain('fg_session')
+  expect(await page.evaluate('document.cookie')).not.toContain('__Host-fg_session')
   const overview = standin.record.requests.find((request) => request.url === '/overview')
   expect(overview).toBeDefined()
   expect(overview!.headers.cookie).toBeUndefined()

@@ -11,9 +11,10 @@ import type {
 import type { AuthenticatorOptions, AuthLogger } from '../logger.js'
 import { frozenIdentity, refusal } from '../refusal.js'
 import { type OidcConfig, oidcConfigProblems } from './config.js'
-import { parseCookieHeader } from './cookie-header.js'
+import { parseCookieHeader, repeatedCookieNames } from './cookie-header.js'
 import { OidcLogin } from './login-flow.js'
-import { LoginTransactionCookie } from './login-transaction.js'
+import { LOGIN_COOKIE, LoginTransactionCookie } from './login-transaction.js'
+import { isProxyCookie } from './proxy-cookies.js'
 import { RelyingParty } from './relying-party.js'
 import { SealedTokens } from './sealed-token.js'
 import { nowSec, type Session, SessionCookie } from './session-cookie.js'
@@ -32,6 +33,7 @@ export class OidcAuthenticator implements Authenticator {
   readonly login: OidcLogin
   readonly #relyingParty: RelyingParty
   readonly #sessions: SessionCookie
+  readonly #transactions: LoginTransactionCookie
   readonly #logger: AuthLogger
   /** One refresh per refresh token at a time: the dashboard's parallel XHRs share it. */
   readonly #refreshing = new Map<string, Promise<Session>>()
@@ -45,11 +47,8 @@ export class OidcAuthenticator implements Authenticator {
       new SealedTokens(config.cookieSecret, 'session'),
       config.sessionLifetimeSec,
     )
-    const transactions = new LoginTransactionCookie(
-      new SealedTokens(config.cookieSecret, 'login'),
-      config.redirectPath,
-    )
-    this.login = new OidcLogin(config, this.#relyingParty, this.#sessions, transactions)
+    this.#transactions = new LoginTransactionCookie(new SealedTokens(config.cookieSecret, 'login'))
+    this.login = new OidcLogin(config, this.#relyingParty, this.#sessions, this.#transactions)
   }
 
   static async create(config: OidcConfig, options: AuthenticatorOptions): Promise<OidcAuthenticator> {
@@ -72,6 +71,9 @@ export class OidcAuthenticator implements Authenticator {
 
   async authenticate({ headers }: Credentials): Promise<AuthOutcome> {
     const cookies = parseCookieHeader(headers.cookie)
+    // One of our names twice: someone else set a copy, and which one comes first is not ours to pick.
+    const repeated = [...repeatedCookieNames(headers.cookie)].filter(isProxyCookie)
+    if (repeated.length > 0) return this.#end(cookies, 'repeated_cookie', repeated.includes(LOGIN_COOKIE))
     const read = await this.#sessions.read(cookies)
     if (read.kind === 'absent') return read
     if (read.kind === 'invalid') return this.#end(cookies, 'invalid_session')
@@ -106,10 +108,11 @@ export class OidcAuthenticator implements Authenticator {
     return pending
   }
 
-  #end(cookies: ReadonlyMap<string, string>, reason: string): AuthRefusal {
+  #end(cookies: ReadonlyMap<string, string>, reason: string, clearLogin = false): AuthRefusal {
+    const setCookies = this.#sessions.clear(cookies)
     return {
       ...refusal('oidc', 'FG_ERR_AUTH_SESSION_INVALID', reason),
-      setCookies: this.#sessions.clear(cookies),
+      setCookies: clearLogin ? [...setCookies, this.#transactions.clear()] : setCookies,
     }
   }
 }
