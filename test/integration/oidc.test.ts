@@ -592,11 +592,81 @@ describe('callback', () => {
 })
 
 describe('logout', () => {
-  it("deletes the session, revokes its refresh token, and sends the browser to the provider's end_session_endpoint", async () => {
+  /** Whether the provider still honours `refreshToken` (tried with the grant itself, so it is spent if so). */
+  const refreshStatus = async (refreshToken: string) => {
+    const refresh = await request(`${idp.issuer}/token`, {
+      dispatcher,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientAuthorization },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+    })
+    await refresh.body.dump()
+    return refresh.statusCode
+  }
+
+  it('answers a GET, even a cross-site link, with a sign-out page that changes nothing', async () => {
     const { browser } = await loggedIn('alice')
     const { refreshToken } = await sessionOf(browser)
-    const response = await browser.send(`${publicUrl}/oauth2/logout`)
+    for (const site of ['cross-site', 'same-origin', 'none'] as const) {
+      const page = await browser.send(`${publicUrl}/oauth2/logout`, { site })
+      expect(page.status).toBe(200)
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+      expect(page.headers['cache-control']).toBe('no-store')
+      expect(page.headers['x-frame-options']).toBe('DENY')
+      expect(page.headers['x-content-type-options']).toBe('nosniff')
+      expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(page.body).toMatch(
+        /<form method="post" action="\/oauth2\/logout"><button type="submit">Sign out<\/button><\/form>/,
+      )
+      expect(page.body).not.toMatch(/<script/i)
+      expect(page.setCookies).toEqual([])
+    }
+    // Still signed in, and the refresh token is still alive at the provider.
+    expect((await xhr(browser, '/overview')).status).toBe(200)
+    expect((await sessionOf(browser)).refreshToken).toBe(refreshToken)
+    expect(await refreshStatus(refreshToken!)).toBe(200)
+  })
+
+  it.each([
+    ['a cross-site form POST', { site: 'cross-site', headers: { origin: 'https://evil.example' } }],
+    [
+      'a same-site (sibling host) POST',
+      { site: 'same-site', headers: { origin: 'https://other.localhost' } },
+    ],
+    ['a POST with neither Fetch Metadata nor Origin', { headers: { 'sec-fetch-site': '' } }],
+    ['a POST whose Origin is null', { headers: { 'sec-fetch-site': '', origin: 'null' } }],
+  ] as const)('refuses %s: 403 FG_ERR_AUTH_CROSS_SITE, still signed in', async (_name, options) => {
+    const { browser } = await loggedIn('alice')
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      ...options,
+    })
+    expect(response.status).toBe(403)
+    expect(json(response).code).toBe('FG_ERR_AUTH_CROSS_SITE')
+    expect(response.setCookies).toEqual([])
+    expect((await xhr(browser, '/overview')).status).toBe(200)
+  })
+
+  it('signs out on a POST whose only signal is an Origin equal to publicUrl (a browser without Fetch Metadata)', async () => {
+    const { browser } = await loggedIn('alice')
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      headers: { 'sec-fetch-site': '', origin: publicUrl },
+    })
     expect(response.status).toBe(302)
+    expect(browser.cookies(publicUrl).has('__Host-fg_session.0')).toBe(false)
+  })
+
+  it("on the page's same-origin POST: deletes the session, revokes its refresh token, and sends the browser to the provider's end_session_endpoint", async () => {
+    const { browser } = await loggedIn('alice')
+    const { refreshToken } = await sessionOf(browser)
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      site: 'same-origin',
+      headers: { origin: publicUrl },
+    })
+    expect(response.status).toBe(302)
+    expect(response.headers['cache-control']).toBe('no-store')
     const location = new URL(response.headers.location as string)
     const metadata = (await (
       await undiciFetch(`${idp.issuer}/.well-known/openid-configuration`, { dispatcher })

@@ -45,7 +45,7 @@ export const OidcConfigSchema = Type.Object(
     ),
     logoutPath: proxyPath(
       DEFAULT_LOGOUT_PATH,
-      "Path that ends the session and, when the provider has an end_session_endpoint, signs out there (post_logout_redirect_uri = publicUrl + '/').",
+      "Path of the sign-out page (GET, changes nothing) and of logout (a same-origin POST), which ends the session and, when the provider has an end_session_endpoint, signs out there (post_logout_redirect_uri = publicUrl + '/').",
     ),
     cookieSecret: Type.Union([cookieSecret, Type.Array(cookieSecret, { minItems: 1 })], {
       description:

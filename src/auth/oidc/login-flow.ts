@@ -84,7 +84,10 @@ export class OidcLogin {
     }
   }
 
-  /** Deletes the session, revokes its refresh token, and signs out at the provider when it offers that. */
+  /**
+   * Deletes the session, revokes its refresh token, and signs out at the provider when it offers that. Only
+   * for a same-origin POST (login-routes.ts): a cross-site logout would be a CSRF.
+   */
   async logout(cookieHeader: string | undefined): Promise<LoginRedirect> {
     const cookies = parseCookieHeader(cookieHeader)
     const read = await this.sessions.read(cookies)
@@ -94,6 +97,11 @@ export class OidcLogin {
     const home = `${this.publicOrigin}/`
     const endSession = await this.relyingParty.endSessionUrl(home)
     return { location: endSession?.href ?? '/', setCookies: this.sessions.clear(cookies) }
+  }
+
+  /** The request shows it comes from the proxy's own pages (Fetch Metadata or Origin). */
+  isSameOrigin(headers: IncomingHttpHeaders): boolean {
+    return isSameOriginRequest(headers, this.publicOrigin)
   }
 
   /** CSRF: a cookie session's state-changing request must come from the proxy's own origin. */
