@@ -229,9 +229,13 @@ describe('refresh', () => {
     expect(next.setCookies).toEqual([])
   })
 
-  it('also refreshes within 60 s of the expiry', async () => {
+  it('also refreshes within 60 s of the expiry (of a token that lived an hour)', async () => {
     const { browser } = await loggedIn('alice')
-    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() + 30 })
+    await putSession(browser, {
+      ...(await sessionOf(browser)),
+      issuedAt: nowSec() - 3_570,
+      expiresAt: nowSec() + 30,
+    })
     const response = await xhr(browser, '/overview')
     expect(response.status).toBe(200)
     expect(cookieNamed(response, '__Host-fg_session.0')).toBeDefined()
@@ -279,6 +283,91 @@ describe('refresh', () => {
   })
 })
 
+describe('refresh with short-lived tokens', () => {
+  /** Its own provider issuing 30 s access and ID tokens, and a proxy for it. */
+  let shortIdp: DevProvider
+  let shortProxy: TestProxy
+  let shortUrl: string
+  let refreshGrants = 0
+  /** When set, refresh responses lose `expires_in` and the ID token, as some providers send them. */
+  let stripExpiry = false
+  beforeAll(async () => {
+    const port = await freePort()
+    shortUrl = `https://localhost:${port}`
+    shortIdp = await startDevProvider({
+      tls: { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl: shortUrl }],
+      accessTokenTtlSec: 30,
+      configure: (provider) => {
+        provider.on('grant.success', (ctx) => {
+          if (ctx.oidc.params?.grant_type !== 'refresh_token') return
+          refreshGrants++
+          ctx.state.refreshGrant = true
+        })
+        provider.use(async (ctx, next) => {
+          await next()
+          const body = ctx.body as Record<string, unknown> | undefined
+          if (stripExpiry && ctx.state.refreshGrant === true && body !== undefined) {
+            delete body.expires_in
+            delete body.id_token
+          }
+        })
+      },
+    })
+    shortProxy = await startProxy(standin.url, {
+      listen: { host: '127.0.0.1', port },
+      tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
+      auth: { oidc: oidcConfig({ issuer: shortIdp.issuer, publicUrl: shortUrl }) },
+      authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
+    })
+  })
+  afterAll(async () => {
+    await shortProxy.close(1_000)
+    await shortIdp.close()
+  })
+  beforeEach(() => {
+    stripExpiry = false
+  })
+
+  async function loggedInShort(user: string) {
+    const browser = new BrowserClient(dispatcher)
+    const start = await browser.navigate(`${shortUrl}/`)
+    await browser.navigate(await loginAtProvider(browser, start, user, shortUrl), { site: 'cross-site' })
+    return browser
+  }
+  /** `count` sequential dashboard XHRs, each answered 200; the refresh grants they caused at the provider. */
+  async function grantsFor(browser: BrowserClient, count: number): Promise<number> {
+    const before = refreshGrants
+    for (let i = 0; i < count; i++) {
+      const response = await browser.send(`${shortUrl}/overview`, { kind: 'xhr' })
+      expect(response.status).toBe(200)
+    }
+    return refreshGrants - before
+  }
+
+  it('does not refresh on every request when the tokens live 30 s, and still refreshes near their end', async () => {
+    const browser = await loggedInShort('alice')
+    const session = await sessionOf(browser)
+    expect(session.expiresAt - session.issuedAt).toBeLessThanOrEqual(30)
+    expect(await grantsFor(browser, 10)).toBe(0)
+    // Within half the lifetime (15 s) of the end: one refresh, shared by the requests after it.
+    await putSession(browser, { ...session, issuedAt: nowSec() - 20, expiresAt: nowSec() + 10 })
+    expect(await grantsFor(browser, 10)).toBe(1)
+    const renewed = await sessionOf(browser)
+    expect(renewed.expiresAt - nowSec()).toBeGreaterThan(20)
+  })
+
+  it('assumes a 300 s lifetime when a refresh response states none (no expires_in, no ID token)', async () => {
+    const browser = await loggedInShort('alice')
+    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() - 5 })
+    stripExpiry = true
+    expect(await grantsFor(browser, 10)).toBe(1)
+    const renewed = await sessionOf(browser)
+    expect(renewed.expiresAt - renewed.issuedAt).toBe(300)
+    expect(renewed.roles).toEqual(['flink-operators'])
+  })
+})
+
 describe('refused session cookies', () => {
   let valid: Map<string, string>
   beforeAll(async () => {
@@ -300,6 +389,7 @@ describe('refused session cookies', () => {
     subject: 'alice',
     roles: ['flink-operators', ...Array.from({ length: roles }, (_, i) => `group-with-a-long-name-${i}`)],
     expiresAt: nowSec() + 600,
+    issuedAt: nowSec(),
     refreshToken: null,
   })
   const cookieHeaderOf = (lines: string[]) => lines.map((line) => line.split(';')[0]).join('; ')

@@ -13,6 +13,7 @@ const session = (roles = 0): Session => ({
   subject: 'alice',
   roles: Array.from({ length: roles }, (_, i) => `a-fairly-long-group-name-number-${i}`),
   expiresAt: nowSec() + 300,
+  issuedAt: nowSec(),
   refreshToken: 'rt',
 })
 const cookieMap = (lines: string[]) =>
@@ -83,12 +84,13 @@ describe('session cookie', () => {
   })
 
   it.each([
-    ['no subject', { roles: [], expires: 1 }],
-    ['an empty subject', { sub: '', roles: [], expires: 1 }],
-    ['roles that are not strings', { sub: 'a', roles: [1], expires: 1 }],
-    ['roles that are not a list', { sub: 'a', roles: 'admin', expires: 1 }],
-    ['no expiry', { sub: 'a', roles: [] }],
-    ['a refresh token that is not a string', { sub: 'a', roles: [], expires: 1, rt: 5 }],
+    ['no subject', { roles: [], expires: 1, issued: 0 }],
+    ['an empty subject', { sub: '', roles: [], expires: 1, issued: 0 }],
+    ['roles that are not strings', { sub: 'a', roles: [1], expires: 1, issued: 0 }],
+    ['roles that are not a list', { sub: 'a', roles: 'admin', expires: 1, issued: 0 }],
+    ['no expiry', { sub: 'a', roles: [], issued: 0 }],
+    ['no issue time', { sub: 'a', roles: [], expires: 1 }],
+    ['a refresh token that is not a string', { sub: 'a', roles: [], expires: 1, issued: 0, rt: 5 }],
   ])('refuses a sealed session with %s', async (_name, claims) => {
     const sealed = await new SealedTokens(SECRET, 'session').seal(claims, nowSec() + 60)
     expect(await cookie.read(new Map([['__Host-fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
@@ -96,7 +98,7 @@ describe('session cookie', () => {
 
   it('refuses a cookie whose JWE has expired', async () => {
     const sealed = await new SealedTokens(SECRET, 'session').seal(
-      { sub: 'a', roles: [], expires: 1 },
+      { sub: 'a', roles: [], expires: 1, issued: 0 },
       nowSec() - 1,
     )
     expect(await cookie.read(new Map([['__Host-fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })

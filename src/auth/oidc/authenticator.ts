@@ -19,12 +19,21 @@ import { RelyingParty } from './relying-party.js'
 import { SealedTokens } from './sealed-token.js'
 import { nowSec, type Session, SessionCookie } from './session-cookie.js'
 
-/** A session is refreshed this long before the provider's token ends, so no request races the expiry. */
+/** A session is refreshed this long before the provider's token ends, so no request races the expiry… */
 export const REFRESH_EARLY_SEC = 60
 
 /**
+ * …or half the token's lifetime when that is shorter: with tokens of 60 s or less a fixed 60 s margin would
+ * be reached at once, and every request would refresh.
+ */
+export function refreshMarginSec(session: Pick<Session, 'expiresAt' | 'issuedAt'>): number {
+  const lifetime = session.expiresAt - session.issuedAt
+  return Math.max(0, Math.min(REFRESH_EARLY_SEC, lifetime / 2))
+}
+
+/**
  * The OIDC session cookie as a credential. A valid session is the identity it holds; a session near or past
- * its expiry is refreshed on the request with its refresh token (the new cookie goes out on the response);
+ * its expiry (see refreshMarginSec) is refreshed on the request with its refresh token (the new cookie goes out on the response);
  * a cookie that is altered, sealed with an unknown secret, truncated or expired without a way to refresh is
  * a 401 that deletes it. The login itself (redirect, callback, logout) is `login` (login-flow.ts).
  */
@@ -79,7 +88,7 @@ export class OidcAuthenticator implements Authenticator {
     if (read.kind === 'invalid') return this.#end(cookies, 'invalid_session')
     const { session } = read
     const now = nowSec()
-    if (session.expiresAt - REFRESH_EARLY_SEC > now) return accepted(session)
+    if (session.expiresAt - refreshMarginSec(session) > now) return accepted(session)
     if (session.refreshToken === null) {
       return session.expiresAt > now ? accepted(session) : this.#end(cookies, 'expired')
     }

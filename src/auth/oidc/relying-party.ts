@@ -8,6 +8,12 @@ import type { OidcConfig } from './config.js'
 import type { LoginTransaction } from './login-transaction.js'
 import { nowSec, type Session } from './session-cookie.js'
 
+/**
+ * The lifetime assumed for a token response that states none (no `expires_in`, no ID token `exp`): short, so
+ * a session is still checked with the provider regularly, but long enough that requests do not refresh.
+ */
+export const ASSUMED_TOKEN_LIFETIME_SEC = 300
+
 /** After a failed discovery, the next request that needs the provider tries again, at most this often. */
 const DISCOVERY_RETRY_MS = 5_000
 
@@ -96,6 +102,7 @@ export class RelyingParty {
       subject,
       roles: rolesFrom(claims, this.#config.rolesClaim),
       expiresAt: expiryOf(tokens, claims.exp),
+      issuedAt: nowSec(),
       refreshToken: tokens.refresh_token ?? null,
     }
   }
@@ -112,6 +119,7 @@ export class RelyingParty {
       subject: session.subject,
       roles: claims === undefined ? session.roles : rolesFrom(claims, this.#config.rolesClaim),
       expiresAt: expiryOf(tokens, claims?.exp),
+      issuedAt: nowSec(),
       // Providers that rotate send a new one; the others keep the old one valid.
       refreshToken: tokens.refresh_token ?? session.refreshToken,
     }
@@ -184,14 +192,14 @@ export class RelyingParty {
   }
 }
 
-/** The access token's lifetime when the provider says it, else the ID token's `exp`. */
+/** The access token's lifetime when the provider says it, else the ID token's `exp`, else ASSUMED_TOKEN_LIFETIME_SEC. */
 function expiryOf(
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
   idTokenExp?: number,
 ) {
   const expiresIn = tokens.expiresIn()
   if (expiresIn !== undefined) return nowSec() + expiresIn
-  return idTokenExp ?? nowSec()
+  return idTokenExp ?? nowSec() + ASSUMED_TOKEN_LIFETIME_SEC
 }
 
 /** openid-client's errors sorted into "the provider refused" (a 401) and "the provider is unreachable". */

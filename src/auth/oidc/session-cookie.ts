@@ -7,6 +7,8 @@ export interface Session {
   readonly roles: readonly string[]
   /** When the provider's token ends (epoch seconds): refresh or log in again from then on. */
   readonly expiresAt: number
+  /** When that token was obtained (epoch seconds): with expiresAt, its lifetime, which sets how early to refresh. */
+  readonly issuedAt: number
   readonly refreshToken: string | null
 }
 
@@ -62,6 +64,7 @@ export class SessionCookie {
         sub: session.subject,
         roles: [...session.roles],
         expires: session.expiresAt,
+        issued: session.issuedAt,
         ...(session.refreshToken === null ? {} : { rt: session.refreshToken }),
       },
       endsAt,
@@ -93,9 +96,10 @@ export class SessionCookie {
 export const nowSec = (): number => Math.floor(Date.now() / 1000)
 
 function sessionOf(claims: Record<string, unknown>): Session | null {
-  const { sub, roles, expires, rt } = claims
+  const { sub, roles, expires, issued, rt } = claims
   if (typeof sub !== 'string' || sub === '' || typeof expires !== 'number') return null
+  if (typeof issued !== 'number') return null
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return null
   if (rt !== undefined && (typeof rt !== 'string' || rt === '')) return null
-  return { subject: sub, roles, expiresAt: expires, refreshToken: rt ?? null }
+  return { subject: sub, roles, expiresAt: expires, issuedAt: issued, refreshToken: rt ?? null }
 }
