@@ -5,7 +5,7 @@ import type { AuthRefusal } from '../authenticator.js'
 import { isBrowserNavigation } from './browser-request.js'
 import { type OidcConfig, publicOriginOf } from './config.js'
 import { parseCookieHeader, repeatedCookieNames } from './cookie-header.js'
-import { changesState, isSameOriginRequest } from './cross-site.js'
+import { isSameOriginRequest } from './cross-site.js'
 import { LOGIN_COOKIE, type LoginTransactionCookie } from './login-transaction.js'
 import { ProviderError, type RelyingParty } from './relying-party.js'
 import { safeReturnPath } from './return-path.js'
@@ -102,11 +102,6 @@ export class OidcLogin {
   /** The request shows it comes from the proxy's own pages (Fetch Metadata or Origin). */
   isSameOrigin(headers: IncomingHttpHeaders): boolean {
     return isSameOriginRequest(headers, this.publicOrigin)
-  }
-
-  /** CSRF: a cookie session's state-changing request must come from the proxy's own origin. */
-  refusesCrossSite(method: string, matchPath: string, headers: IncomingHttpHeaders): boolean {
-    return changesState(method, matchPath) && !isSameOriginRequest(headers, this.publicOrigin)
   }
 }
 
