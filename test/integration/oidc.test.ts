@@ -1,3 +1,4 @@
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose'
 import * as client from 'openid-client'
 import { Agent, request, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -29,6 +30,7 @@ let standin: Standin
 let idp: DevProvider
 let proxy: TestProxy
 let publicUrl: string
+let forgeIdTokens = false
 
 const oidcConfig = (overrides: Record<string, unknown> = {}) => ({
   issuer: idp.issuer,
@@ -58,6 +60,22 @@ beforeAll(async () => {
   idp = await startDevProvider({
     tls: { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl }],
+    configure: (provider) => {
+      provider.on('grant.success', (ctx) => {
+        ctx.state.grantType = ctx.oidc.params?.grant_type
+      })
+      // While forgeIdTokens is set, the ID token of a code exchange is re-signed with a key not in the JWKS.
+      provider.use(async (ctx, next) => {
+        await next()
+        const body = ctx.body as { id_token?: string } | undefined
+        if (!forgeIdTokens || ctx.state.grantType !== 'authorization_code' || !body?.id_token) return
+        const header = decodeProtectedHeader(body.id_token)
+        const { privateKey } = await generateKeyPair(header.alg!)
+        body.id_token = await new SignJWT(decodeJwt(body.id_token))
+          .setProtectedHeader(header as { alg: string })
+          .sign(privateKey)
+      })
+    },
   })
   proxy = await startOidcProxy(port)
 })
@@ -606,6 +624,24 @@ describe('callback', () => {
     expect(lastLoginFailure()).toMatch(/"state"/)
     expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
     expect(cookieNamed(response, '__Host-fg_login')).toMatch(/Max-Age=0/)
+    expect(standin.record.count).toBe(0)
+  })
+
+  it("refuses an ID token signed with a key not in the provider's JWKS (otherwise valid: issuer, audience, nonce)", async () => {
+    const { browser, callbackUrl } = await pendingCallback()
+    forgeIdTokens = true
+    try {
+      const response = await browser.send(callbackUrl)
+      expect(response.status).toBe(401)
+      expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+      expect(lastLoginFailure()).toMatch(/signature/i)
+      expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
+    } finally {
+      forgeIdTokens = false
+    }
+    // The control: the same steps with the provider's own signature log in.
+    const control = await pendingCallback()
+    expect((await control.browser.send(control.callbackUrl)).status).toBe(302)
     expect(standin.record.count).toBe(0)
   })
 

@@ -31,7 +31,7 @@ export class ProviderError extends Error {
 
 /**
  * The OpenID Connect relying party (openid-client): discovery, the authorization request with PKCE S256,
- * the code exchange with state, nonce and ID token checks, refresh, revocation and the end-session URL.
+ * the code exchange with state, nonce and ID token checks (signature included), refresh, revocation and the end-session URL.
  * Discovery happens at start and, when the provider is down then, on the first login that needs it.
  */
 export class RelyingParty {
@@ -177,6 +177,10 @@ export class RelyingParty {
         client.ClientSecretBasic(this.#config.clientSecret),
         options,
       )
+      // openid-client checks an ID token's claims but not its signature unless asked (the token comes over
+      // TLS from the token endpoint, which OIDC Core §3.1.3.7 allows): ask, so a token is only believed when
+      // signed with a key of the issuer's jwks_uri (fetched on first use, cached, fetched again for a new kid).
+      client.enableNonRepudiationChecks(config)
       this.#discovered = config
       this.#logger.info({ issuer: this.#config.issuer }, 'OpenID provider discovered')
       return config
