@@ -114,6 +114,7 @@ for (const [label, roles, refreshTokenChars] of [
       subject: 'alice@example.com',
       roles: Array.from({ length: roles }, (_, i) => `flink-group-${i}`),
       expiresAt: nowSec() + 3_600,
+      issuedAt: nowSec(),
       refreshToken: 'r'.repeat(refreshTokenChars),
     },
     new Map(),

@@ -65,7 +65,7 @@ process.stdout.write(
     `Open ${PUBLIC_URL}/ and sign in at the provider's development login page: it accepts any login name`,
     `and any password. Logins with roles: ${logins.join(', ')}; any other name is a viewer.`,
     `Both servers use the development CA ${ca}: trust it in the browser, or accept the warning twice.`,
-    `Log out: ${PUBLIC_URL}/oauth2/logout`,
+    `Sign out: ${PUBLIC_URL}/oauth2/logout`,
     '',
     'Press Ctrl-C to stop.',
     '',

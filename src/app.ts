@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { AuthChain } from './auth/chain.js'
 import type { Identity } from './auth/identity.js'
+import { originOf, refusesCrossSite } from './auth/oidc/cross-site.js'
 import type { OidcLogin } from './auth/oidc/login-flow.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
@@ -192,20 +193,19 @@ export async function buildProxyApp(
   // The OIDC callback and logout: screened, but outside the authentication scope (they are how one logs in).
   if (login !== null) app.register(loginRoutes(login))
   app.register(async (proxy) => {
-    // 2. Authenticate, 3. refuse cross-site state changes of cookie sessions, 4. authorize: all before a
-    // byte of the body is read.
+    // 2. Authenticate, 3. refuse cross-site state changes of credentials a browser sends by itself (all
+    // but bearer tokens), 4. authorize: all before a byte of the body is read.
     proxy.addHook('onRequest', async (request, reply) => authenticate(request, reply))
-    if (login !== null) {
-      proxy.addHook('onRequest', async (request) => {
-        const { identity, canonical } = request
-        if (
-          identity?.method === 'oidc' &&
-          login.refusesCrossSite(request.method, canonical!.matchPath, request.headers)
-        ) {
-          throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
-        }
-      })
-    }
+    proxy.addHook('onRequest', async (request) => {
+      const { identity, canonical } = request
+      // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
+      const ownOrigin = login?.publicOrigin ?? originOf(request.protocol, request.host)
+      if (
+        refusesCrossSite(identity!.method, request.method, canonical!.matchPath, request.headers, ownOrigin)
+      ) {
+        throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
+      }
+    })
     proxy.addHook('onRequest', async (request) => {
       const { record, error } = authorizeRequest(
         request.identity!,

@@ -66,7 +66,7 @@ export const ERRORS = {
   FG_ERR_AUTH_PROVIDER_UNAVAILABLE: { status: 502, message: 'The OpenID provider could not be reached' },
   FG_ERR_AUTH_CROSS_SITE: {
     status: 403,
-    message: 'A request that changes state with a session cookie must come from this site',
+    message: 'A request that changes state must come from this site',
   },
 
   // Authorization

@@ -114,7 +114,7 @@ it('logs in through the provider and shows the dashboard through the proxy, with
 
   // The session cookie: HttpOnly, Secure, SameSite=Lax, host-only, never seen by Flink.
   const cookies = await context.cookies(publicUrl)
-  const session = cookies.find((cookie) => cookie.name === 'fg_session.0')
+  const session = cookies.find((cookie) => cookie.name === '__Host-fg_session.0')
   expect(session).toMatchObject({
     httpOnly: true,
     secure: true,
@@ -122,9 +122,26 @@ it('logs in through the provider and shows the dashboard through the proxy, with
     path: '/',
     domain: 'localhost',
   })
-  expect(await page.evaluate('document.cookie')).not.toContain('fg_session')
+  expect(await page.evaluate('document.cookie')).not.toContain('__Host-fg_session')
   const overview = standin.record.requests.find((request) => request.url === '/overview')
   expect(overview).toBeDefined()
   expect(overview!.headers.cookie).toBeUndefined()
   expect(flinkRequests).toContain(`${publicUrl}/overview`)
+})
+
+it('signs out through the sign-out page: a GET only shows it, its form POST ends the session', async () => {
+  const page = await context.newPage()
+  expect((await context.cookies(publicUrl)).map((cookie) => cookie.name)).toContain('__Host-fg_session.0')
+  const shown = await page.goto(`${publicUrl}/oauth2/logout`)
+  expect(shown?.status()).toBe(200)
+  // Opening the page changed nothing.
+  expect((await context.cookies(publicUrl)).map((cookie) => cookie.name)).toContain('__Host-fg_session.0')
+  await Promise.all([
+    page.waitForURL((url) => url.origin === idp.issuer),
+    page.click('button[type="submit"]'),
+  ])
+  expect((await context.cookies(publicUrl)).map((cookie) => cookie.name)).not.toContain('__Host-fg_session.0')
+  // The dashboard now sends the browser to log in again.
+  await page.goto(`${publicUrl}/`)
+  expect(new URL(page.url()).origin).toBe(idp.issuer)
 })

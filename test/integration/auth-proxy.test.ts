@@ -53,11 +53,16 @@ beforeAll(async () => {
   jwks = await startJwksServer([key.publicJwk])
   const dir = mkdtempSync(join(tmpdir(), 'fg-auth-'))
   htpasswd = join(dir, 'users.htpasswd')
-  writeFileSync(htpasswd, `bob:${hashSync(PASSWORD, 5).replace(/^\$2b\$/, '$2y$')}\n`)
+  const hash = hashSync(PASSWORD, 5).replace(/^\$2b\$/, '$2y$')
+  writeFileSync(htpasswd, `bob:${hash}\nolga:${hash}\n`)
   proxy = await startProxy(standin.url, {
     auth: {
       jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.jwksUri, rolesClaim: 'groups' },
-      basic: { htpasswd, users: { bob: ['flink-viewers'] }, throttle: { maxFailuresPerUser: 3 } },
+      basic: {
+        htpasswd,
+        users: { bob: ['flink-viewers'], olga: ['flink-operators'] },
+        throttle: { maxFailuresPerUser: 3 },
+      },
     },
     authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
     upstream: { identityHeaders: {} },
@@ -259,6 +264,68 @@ describe('basic credentials', () => {
     expect(statuses.slice(3)).toEqual([429, 429, 429])
     expect(Number(retryAfter)).toBeGreaterThan(0)
     expect(standin.record.count).toBe(0)
+  })
+})
+
+describe('cross-site requests with credentials a browser sends by itself', () => {
+  /** The Flink CLI's cancel: PATCH /jobs/<id>?mode=cancel with Basic credentials, no browser headers. */
+  const cancel = (jobId: string, authorization: string, headers: Record<string, string> = {}) =>
+    get(`/jobs/${jobId}?mode=cancel`, { authorization, ...headers }, 'PATCH')
+  const olga = basic('olga', PASSWORD)
+
+  it('lets the CLI-style PATCH with Basic credentials cancel a job (no Fetch Metadata, no Origin)', async () => {
+    const job = standin.state.addJob('cancelled by the CLI', 'RUNNING')
+    expect((await cancel(job.id, olga)).status).toBe(202)
+    expect(job.state).toBe('CANCELED')
+  })
+
+  it.each([
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site: same-site (a sibling host)', { 'sec-fetch-site': 'same-site' }],
+    ['a foreign Origin', { origin: 'https://evil.example' }],
+    ['Origin: null (a sandboxed page)', { origin: 'null' }],
+    ['an Origin of another port of this host', { origin: 'http://127.0.0.1:1' }],
+  ])(
+    'refuses the same PATCH with %s: 403, the job still RUNNING, nothing forwarded',
+    async (_name, headers) => {
+      const job = standin.state.addJob('must keep running', 'RUNNING')
+      const response = await cancel(job.id, olga, headers)
+      expect(response.status).toBe(403)
+      expect(response.body.code).toBe('FG_ERR_AUTH_CROSS_SITE')
+      expect(job.state).toBe('RUNNING')
+      expect(standin.record.count).toBe(0)
+    },
+  )
+
+  it("refuses Flink's acting GET (yarn-cancel) from another site with Basic credentials, lets cross-site reads through", async () => {
+    const job = standin.state.addJob('must keep running too', 'RUNNING')
+    const acting = await get(`/jobs/${job.id}/yarn-cancel`, {
+      authorization: olga,
+      'sec-fetch-site': 'cross-site',
+    })
+    expect(acting.status).toBe(403)
+    expect(job.state).toBe('RUNNING')
+    expect(standin.record.count).toBe(0)
+    const read = await get('/jobs/overview', { authorization: olga, 'sec-fetch-site': 'cross-site' })
+    expect(read.status).toBe(200)
+  })
+
+  it("allows the dashboard's own request: same-origin Fetch Metadata and an Origin equal to the proxy's", async () => {
+    const job = standin.state.addJob('cancelled from the dashboard', 'RUNNING')
+    const own = new URL(proxy.proxyUrl).origin
+    const response = await cancel(job.id, olga, { 'sec-fetch-site': 'same-origin', origin: own })
+    expect(response.status).toBe(202)
+    expect(job.state).toBe('CANCELED')
+  })
+
+  it('keeps bearer tokens exempt: no browser attaches one on its own', async () => {
+    const job = standin.state.addJob('cancelled by a token', 'RUNNING')
+    const response = await cancel(job.id, `Bearer ${await token()}`, {
+      'sec-fetch-site': 'cross-site',
+      origin: 'https://evil.example',
+    })
+    expect(response.status).toBe(202)
+    expect(job.state).toBe('CANCELED')
   })
 })
 

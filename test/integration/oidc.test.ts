@@ -1,3 +1,4 @@
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose'
 import * as client from 'openid-client'
 import { Agent, request, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -29,6 +30,7 @@ let standin: Standin
 let idp: DevProvider
 let proxy: TestProxy
 let publicUrl: string
+let forgeIdTokens = false
 
 const oidcConfig = (overrides: Record<string, unknown> = {}) => ({
   issuer: idp.issuer,
@@ -58,6 +60,22 @@ beforeAll(async () => {
   idp = await startDevProvider({
     tls: { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
     clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl }],
+    configure: (provider) => {
+      provider.on('grant.success', (ctx) => {
+        ctx.state.grantType = ctx.oidc.params?.grant_type
+      })
+      // While forgeIdTokens is set, the ID token of a code exchange is re-signed with a key not in the JWKS.
+      provider.use(async (ctx, next) => {
+        await next()
+        const body = ctx.body as { id_token?: string } | undefined
+        if (!forgeIdTokens || ctx.state.grantType !== 'authorization_code' || !body?.id_token) return
+        const header = decodeProtectedHeader(body.id_token)
+        const { privateKey } = await generateKeyPair(header.alg!)
+        body.id_token = await new SignJWT(decodeJwt(body.id_token))
+          .setProtectedHeader(header as { alg: string })
+          .sign(privateKey)
+      })
+    },
   })
   proxy = await startOidcProxy(port)
 })
@@ -100,7 +118,7 @@ async function sessionOf(browser: BrowserClient): Promise<Session> {
 /** Replaces the browser's session cookies with `session` sealed by `secret`. */
 async function putSession(browser: BrowserClient, session: Session, secret = SECRET): Promise<void> {
   const jar = browser.cookies(publicUrl)
-  for (const name of [...jar.keys()]) if (name.startsWith('fg_session.')) jar.delete(name)
+  for (const name of [...jar.keys()]) if (name.startsWith('__Host-fg_session.')) jar.delete(name)
   for (const line of await sessionCookie(secret).write(session, new Map())) {
     const [pair = ''] = line.split(';')
     const equals = pair.indexOf('=')
@@ -130,8 +148,8 @@ describe('login', () => {
     for (const param of ['state', 'nonce', 'code_challenge']) {
       expect(authorize.searchParams.get(param)).toMatch(/^[A-Za-z0-9_-]{43,}$/)
     }
-    expect(cookieNamed(toProvider, 'fg_login')).toMatch(
-      /; Path=\/oauth2\/callback; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/,
+    expect(cookieNamed(toProvider, '__Host-fg_login')).toMatch(
+      /; Path=\/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$/,
     )
 
     // 2. The provider's login and consent pages came back to the callback with code and state.
@@ -143,10 +161,10 @@ describe('login', () => {
     expect(callback.status).toBe(302)
     expect(callback.headers.location).toBe('/index.html?view=jobs')
     expect(callback.headers['cache-control']).toBe('no-store')
-    expect(cookieNamed(callback, 'fg_session.0')).toMatch(
+    expect(cookieNamed(callback, '__Host-fg_session.0')).toMatch(
       /; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
     )
-    expect(cookieNamed(callback, 'fg_login')).toMatch(/^fg_login=; Path=\/oauth2\/callback; Max-Age=0;/)
+    expect(cookieNamed(callback, '__Host-fg_login')).toMatch(/^__Host-fg_login=; Path=\/; Max-Age=0;/)
 
     // 4. The dashboard page, then the JSON calls it makes.
     const page = back[back.length - 1]!
@@ -217,7 +235,7 @@ describe('refresh', () => {
     const response = await xhr(browser, '/jobs/overview')
     expect(response.status).toBe(200)
     expect(standin.record.count).toBe(1)
-    expect(cookieNamed(response, 'fg_session.0')).toMatch(
+    expect(cookieNamed(response, '__Host-fg_session.0')).toMatch(
       /; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
     )
     const renewed = await sessionOf(browser)
@@ -229,12 +247,16 @@ describe('refresh', () => {
     expect(next.setCookies).toEqual([])
   })
 
-  it('also refreshes within 60 s of the expiry', async () => {
+  it('also refreshes within 60 s of the expiry (of a token that lived an hour)', async () => {
     const { browser } = await loggedIn('alice')
-    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() + 30 })
+    await putSession(browser, {
+      ...(await sessionOf(browser)),
+      issuedAt: nowSec() - 3_570,
+      expiresAt: nowSec() + 30,
+    })
     const response = await xhr(browser, '/overview')
     expect(response.status).toBe(200)
-    expect(cookieNamed(response, 'fg_session.0')).toBeDefined()
+    expect(cookieNamed(response, '__Host-fg_session.0')).toBeDefined()
     expect((await sessionOf(browser)).expiresAt).toBeGreaterThan(nowSec() + 60)
   })
 
@@ -247,8 +269,10 @@ describe('refresh', () => {
     const response = await xhr(browser, '/overview')
     expect(response.status).toBe(401)
     expect(json(response).code).toBe('FG_ERR_AUTH_SESSION_INVALID')
-    expect(cookieNamed(response, 'fg_session.0')).toMatch(/^fg_session\.0=; Path=\/; Max-Age=0;/)
-    expect(browser.cookies(publicUrl).has('fg_session.0')).toBe(false)
+    expect(cookieNamed(response, '__Host-fg_session.0')).toMatch(
+      /^__Host-fg_session\.0=; Path=\/; Max-Age=0;/,
+    )
+    expect(browser.cookies(publicUrl).has('__Host-fg_session.0')).toBe(false)
     expect(standin.record.count).toBe(0)
   })
 
@@ -262,8 +286,8 @@ describe('refresh', () => {
     const response = await browser.send(`${publicUrl}/`)
     expect(response.status).toBe(302)
     expect(new URL(response.headers.location as string).origin).toBe(idp.issuer)
-    expect(cookieNamed(response, 'fg_session.0')).toMatch(/Max-Age=0/)
-    expect(cookieNamed(response, 'fg_login')).toBeDefined()
+    expect(cookieNamed(response, '__Host-fg_session.0')).toMatch(/Max-Age=0/)
+    expect(cookieNamed(response, '__Host-fg_login')).toBeDefined()
     expect(standin.record.count).toBe(0)
   })
 
@@ -274,6 +298,91 @@ describe('refresh', () => {
     expect(response.status).toBe(401)
     expect(json(response).code).toBe('FG_ERR_AUTH_SESSION_INVALID')
     expect(standin.record.count).toBe(0)
+  })
+})
+
+describe('refresh with short-lived tokens', () => {
+  /** Its own provider issuing 30 s access and ID tokens, and a proxy for it. */
+  let shortIdp: DevProvider
+  let shortProxy: TestProxy
+  let shortUrl: string
+  let refreshGrants = 0
+  /** When set, refresh responses lose `expires_in` and the ID token, as some providers send them. */
+  let stripExpiry = false
+  beforeAll(async () => {
+    const port = await freePort()
+    shortUrl = `https://localhost:${port}`
+    shortIdp = await startDevProvider({
+      tls: { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl: shortUrl }],
+      accessTokenTtlSec: 30,
+      configure: (provider) => {
+        provider.on('grant.success', (ctx) => {
+          if (ctx.oidc.params?.grant_type !== 'refresh_token') return
+          refreshGrants++
+          ctx.state.refreshGrant = true
+        })
+        provider.use(async (ctx, next) => {
+          await next()
+          const body = ctx.body as Record<string, unknown> | undefined
+          if (stripExpiry && ctx.state.refreshGrant === true && body !== undefined) {
+            delete body.expires_in
+            delete body.id_token
+          }
+        })
+      },
+    })
+    shortProxy = await startProxy(standin.url, {
+      listen: { host: '127.0.0.1', port },
+      tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
+      auth: { oidc: oidcConfig({ issuer: shortIdp.issuer, publicUrl: shortUrl }) },
+      authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
+    })
+  })
+  afterAll(async () => {
+    await shortProxy.close(1_000)
+    await shortIdp.close()
+  })
+  beforeEach(() => {
+    stripExpiry = false
+  })
+
+  async function loggedInShort(user: string) {
+    const browser = new BrowserClient(dispatcher)
+    const start = await browser.navigate(`${shortUrl}/`)
+    await browser.navigate(await loginAtProvider(browser, start, user, shortUrl), { site: 'cross-site' })
+    return browser
+  }
+  /** `count` sequential dashboard XHRs, each answered 200; the refresh grants they caused at the provider. */
+  async function grantsFor(browser: BrowserClient, count: number): Promise<number> {
+    const before = refreshGrants
+    for (let i = 0; i < count; i++) {
+      const response = await browser.send(`${shortUrl}/overview`, { kind: 'xhr' })
+      expect(response.status).toBe(200)
+    }
+    return refreshGrants - before
+  }
+
+  it('does not refresh on every request when the tokens live 30 s, and still refreshes near their end', async () => {
+    const browser = await loggedInShort('alice')
+    const session = await sessionOf(browser)
+    expect(session.expiresAt - session.issuedAt).toBeLessThanOrEqual(30)
+    expect(await grantsFor(browser, 10)).toBe(0)
+    // Within half the lifetime (15 s) of the end: one refresh, shared by the requests after it.
+    await putSession(browser, { ...session, issuedAt: nowSec() - 20, expiresAt: nowSec() + 10 })
+    expect(await grantsFor(browser, 10)).toBe(1)
+    const renewed = await sessionOf(browser)
+    expect(renewed.expiresAt - nowSec()).toBeGreaterThan(20)
+  })
+
+  it('assumes a 300 s lifetime when a refresh response states none (no expires_in, no ID token)', async () => {
+    const browser = await loggedInShort('alice')
+    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() - 5 })
+    stripExpiry = true
+    expect(await grantsFor(browser, 10)).toBe(1)
+    const renewed = await sessionOf(browser)
+    expect(renewed.expiresAt - renewed.issuedAt).toBe(300)
+    expect(renewed.roles).toEqual(['flink-operators'])
   })
 })
 
@@ -298,12 +407,13 @@ describe('refused session cookies', () => {
     subject: 'alice',
     roles: ['flink-operators', ...Array.from({ length: roles }, (_, i) => `group-with-a-long-name-${i}`)],
     expiresAt: nowSec() + 600,
+    issuedAt: nowSec(),
     refreshToken: null,
   })
   const cookieHeaderOf = (lines: string[]) => lines.map((line) => line.split(';')[0]).join('; ')
 
   it('accepts the valid cookie (the control case)', async () => {
-    expect((await withCookie(`fg_session.0=${valid.get('fg_session.0')}`)).status).toBe(200)
+    expect((await withCookie(`__Host-fg_session.0=${valid.get('__Host-fg_session.0')}`)).status).toBe(200)
     expect(standin.record.count).toBe(1)
   })
 
@@ -315,27 +425,24 @@ describe('refused session cookies', () => {
     ['not a JWE at all', () => 'eyJhbGciOiJub25lIn0.e30.'],
     ['an empty value', () => ''],
   ])('refuses %s: 401, the cookie deleted, nothing forwarded', async (_name, alter) => {
-    const response = await withCookie(`fg_session.0=${alter(valid.get('fg_session.0')!)}`)
+    const response = await withCookie(`__Host-fg_session.0=${alter(valid.get('__Host-fg_session.0')!)}`)
     expect(response.status).toBe(401)
     expect(response.body.code).toBe('FG_ERR_AUTH_SESSION_INVALID')
-    expect(String(response.setCookie)).toMatch(/^fg_session\.0=; Path=\/; Max-Age=0;/)
+    expect(String(response.setCookie)).toMatch(/^__Host-fg_session\.0=; Path=\/; Max-Age=0;/)
     expect(standin.record.count).toBe(0)
   })
 
   it('refuses a session sealed with another secret, and a login-transaction token used as a session', async () => {
     const foreign = await sessionCookie(OTHER_SECRET).write(bigSession(0), new Map())
     expect((await withCookie(cookieHeaderOf(foreign))).status).toBe(401)
-    const login = await new LoginTransactionCookie(
-      new SealedTokens(SECRET, 'login'),
-      '/oauth2/callback',
-    ).write({
+    const login = await new LoginTransactionCookie(new SealedTokens(SECRET, 'login')).write({
       state: 's',
       nonce: 'n',
       codeVerifier: 'v',
       returnTo: '/',
     })
-    const sealed = login.split(';')[0]!.slice('fg_login='.length)
-    expect((await withCookie(`fg_session.0=${sealed}`)).status).toBe(401)
+    const sealed = login.split(';')[0]!.slice('__Host-fg_login='.length)
+    expect((await withCookie(`__Host-fg_session.0=${sealed}`)).status).toBe(401)
     expect(standin.record.count).toBe(0)
   })
 
@@ -356,7 +463,7 @@ describe('refused session cookies', () => {
   })
 
   it('lets a second proxy with the same secret accept the session, and one with a rotated list too', async () => {
-    const cookie = `fg_session.0=${valid.get('fg_session.0')}`
+    const cookie = `__Host-fg_session.0=${valid.get('__Host-fg_session.0')}`
     const same = await startOidcProxy(0)
     const rotated = await startOidcProxy(0, { cookieSecret: [NEW_SECRET, SECRET] })
     const other = await startOidcProxy(0, { cookieSecret: NEW_SECRET })
@@ -382,6 +489,118 @@ describe('refused session cookies', () => {
   })
 })
 
+describe('cookie names: __Host- prefix, one copy of each', () => {
+  const SESSION_0 = '__Host-fg_session.0'
+  let alice: string
+  let bob: string
+  beforeAll(async () => {
+    alice = (await loggedIn('alice')).browser.cookies(publicUrl).get(SESSION_0)!.value
+    bob = (await loggedIn('bob')).browser.cookies(publicUrl).get(SESSION_0)!.value
+  })
+  const withCookie = async (cookie: string) => {
+    const response = await request(`${publicUrl}/overview`, {
+      dispatcher,
+      headers: { cookie, accept: 'application/json', 'sec-fetch-mode': 'cors' },
+    })
+    const text = await response.body.text()
+    const setCookie = response.headers['set-cookie']
+    return {
+      status: response.statusCode,
+      code: (JSON.parse(text) as { code?: string }).code,
+      setCookies: setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie],
+    }
+  }
+
+  it('refuses a session cookie name sent twice (a planted copy listed first): 401, the cookie deleted, nothing forwarded', async () => {
+    // The control: each session alone is accepted.
+    expect((await withCookie(`${SESSION_0}=${alice}`)).status).toBe(200)
+    expect((await withCookie(`${SESSION_0}=${bob}`)).status).toBe(200)
+    standin.record.reset()
+    for (const header of [
+      `${SESSION_0}=${bob}; ${SESSION_0}=${alice}`,
+      `${SESSION_0}=${alice}; theme=dark; ${SESSION_0}=${alice}`,
+      `${SESSION_0}=${alice}; __Host-fg_session.1=junk; __Host-fg_session.1=junk`,
+    ]) {
+      const response = await withCookie(header)
+      expect(response.status, header).toBe(401)
+      expect(response.code).toBe('FG_ERR_AUTH_SESSION_INVALID')
+      expect(response.setCookies.find((line) => line.startsWith(`${SESSION_0}=`))).toMatch(
+        /^__Host-fg_session\.0=; Path=\/; Max-Age=0; Secure; HttpOnly; SameSite=Lax$/,
+      )
+    }
+    expect(standin.record.count).toBe(0)
+  })
+
+  it('refuses a login cookie sent twice, beside a session and at the callback, and deletes it', async () => {
+    const beside = await withCookie(`${SESSION_0}=${alice}; __Host-fg_login=a; __Host-fg_login=b`)
+    expect(beside.status).toBe(401)
+    expect(beside.setCookies).toContain('__Host-fg_login=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax')
+    const browser = new BrowserClient(dispatcher)
+    const callbackUrl = await loginAtProvider(
+      browser,
+      await browser.navigate(`${publicUrl}/`),
+      'alice',
+      publicUrl,
+    )
+    const loginCookie = browser.cookies(publicUrl).get('__Host-fg_login')!.value
+    const response = await request(callbackUrl, {
+      dispatcher,
+      headers: { cookie: `__Host-fg_login=${loginCookie}; __Host-fg_login=${loginCookie}` },
+    })
+    await response.body.dump()
+    expect(response.statusCode).toBe(401)
+    expect(lastLoginFailure()).toBe('the login transaction cookie was sent twice')
+    expect(String(response.headers['set-cookie'])).not.toMatch(/__Host-fg_session/)
+    expect(standin.record.count).toBe(0)
+  })
+
+  it('reads nothing planted under the old names: a junk fg_session.1 locks no one out, fg_session.0 is not a session', async () => {
+    const response = await withCookie(
+      `fg_session.0=${bob}; ${SESSION_0}=${alice}; fg_session.1=junk; fg_login=x`,
+    )
+    expect(response.status).toBe(200)
+    expect(response.setCookies).toEqual([])
+    expect(standin.record.count).toBe(1)
+    expect(standin.record.last!.headers.cookie).toBeUndefined()
+    const legacyOnly = await withCookie(`fg_session.0=${alice}`)
+    expect(legacyOnly.status).toBe(401)
+    expect(legacyOnly.code).toBe('FG_ERR_AUTH_REQUIRED')
+  })
+
+  it('sets every cookie with a __Host- name, Secure, Path=/ and no Domain: login, callback, refresh, logout', async () => {
+    const { browser, start, back } = await loggedIn('alice', '/jobs/overview')
+    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() - 5 })
+    const refreshed = await xhr(browser, '/overview')
+    const logout = await browser.send(`${publicUrl}/oauth2/logout`, { method: 'POST', site: 'same-origin' })
+    const lines = [start[0]!, back[0]!, refreshed, logout].flatMap((response) => response.setCookies)
+    expect(lines.length).toBeGreaterThanOrEqual(5)
+    for (const line of lines) {
+      expect(line).toMatch(
+        /^__Host-fg_(?:login|session\.\d+)=[^;]*; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
+      )
+      expect(line).not.toMatch(/domain/i)
+    }
+  })
+
+  it('never forwards the login cookie (Path=/ now) or the session to Flink', async () => {
+    const { browser } = await loggedIn('bob')
+    const pending = new BrowserClient(dispatcher)
+    await pending.send(`${publicUrl}/`)
+    const loginCookie = pending.cookies(publicUrl).get('__Host-fg_login')!
+    expect(loginCookie.path).toBe('/')
+    browser.cookies(publicUrl).set('__Host-fg_login', loginCookie)
+    browser.cookies(publicUrl).set('theme', { value: 'dark', path: '/' })
+    expect(browser.cookieHeader(`${publicUrl}/overview`)).toMatch(
+      /__Host-fg_login=.*__Host-fg_session\.0=|__Host-fg_session\.0=.*__Host-fg_login=/,
+    )
+    standin.record.reset()
+    const response = await xhr(browser, '/overview')
+    expect(response.status).toBe(200)
+    expect(standin.record.count).toBe(1)
+    expect(standin.record.last!.headers.cookie).toBe('theme=dark')
+  })
+})
+
 describe('callback', () => {
   /** A login run to the provider's redirect back, not yet followed. */
   async function pendingCallback(user = 'alice') {
@@ -403,18 +622,36 @@ describe('callback', () => {
     expect(response.status).toBe(401)
     expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toMatch(/"state"/)
-    expect(cookieNamed(response, 'fg_session.0')).toBeUndefined()
-    expect(cookieNamed(response, 'fg_login')).toMatch(/Max-Age=0/)
+    expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
+    expect(cookieNamed(response, '__Host-fg_login')).toMatch(/Max-Age=0/)
+    expect(standin.record.count).toBe(0)
+  })
+
+  it("refuses an ID token signed with a key not in the provider's JWKS (otherwise valid: issuer, audience, nonce)", async () => {
+    const { browser, callbackUrl } = await pendingCallback()
+    forgeIdTokens = true
+    try {
+      const response = await browser.send(callbackUrl)
+      expect(response.status).toBe(401)
+      expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+      expect(lastLoginFailure()).toMatch(/signature/i)
+      expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
+    } finally {
+      forgeIdTokens = false
+    }
+    // The control: the same steps with the provider's own signature log in.
+    const control = await pendingCallback()
+    expect((await control.browser.send(control.callbackUrl)).status).toBe(302)
     expect(standin.record.count).toBe(0)
   })
 
   it('refuses a callback without the login cookie, or with an altered one', async () => {
     const { browser, callbackUrl } = await pendingCallback()
     const jar = browser.cookies(publicUrl)
-    const original = jar.get('fg_login')!
-    jar.set('fg_login', { ...original, value: `${original.value.slice(0, -3)}AAA` })
+    const original = jar.get('__Host-fg_login')!
+    jar.set('__Host-fg_login', { ...original, value: `${original.value.slice(0, -3)}AAA` })
     expect((await browser.send(callbackUrl)).status).toBe(401)
-    jar.delete('fg_login')
+    jar.delete('__Host-fg_login')
     const response = await browser.send(callbackUrl)
     expect(response.status).toBe(401)
     expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
@@ -423,16 +660,16 @@ describe('callback', () => {
 
   it('refuses a code used twice (replayed callback with the same login cookie)', async () => {
     const { browser, callbackUrl } = await pendingCallback()
-    const loginCookie = browser.cookies(publicUrl).get('fg_login')!
+    const loginCookie = browser.cookies(publicUrl).get('__Host-fg_login')!
     const first = await browser.send(callbackUrl)
     expect(first.status).toBe(302)
     browser.cookies(publicUrl).clear()
-    browser.cookies(publicUrl).set('fg_login', loginCookie)
+    browser.cookies(publicUrl).set('__Host-fg_login', loginCookie)
     const replay = await browser.send(callbackUrl)
     expect(replay.status).toBe(401)
     expect(json(replay).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toBe('invalid_grant')
-    expect(cookieNamed(replay, 'fg_session.0')).toBeUndefined()
+    expect(cookieNamed(replay, '__Host-fg_session.0')).toBeUndefined()
     expect(standin.record.count).toBe(0)
   })
 
@@ -461,12 +698,12 @@ describe('callback', () => {
         'alice',
         publicUrl,
       )
-      const transactions = new LoginTransactionCookie(new SealedTokens(SECRET, 'login'), '/oauth2/callback')
+      const transactions = new LoginTransactionCookie(new SealedTokens(SECRET, 'login'))
       const line = await transactions.write({ state, nonce: cookieNonce(nonce), codeVerifier, returnTo: '/' })
       const [pair = ''] = line.split(';')
       browser
         .cookies(publicUrl)
-        .set('fg_login', { value: pair.slice('fg_login='.length), path: '/oauth2/callback' })
+        .set('__Host-fg_login', { value: pair.slice('__Host-fg_login='.length), path: '/' })
       return browser.send(callbackUrl)
     }
     const control = await run((nonce) => nonce)
@@ -475,17 +712,87 @@ describe('callback', () => {
     expect(replayed.status).toBe(401)
     expect(json(replayed).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toMatch(/"nonce"/)
-    expect(cookieNamed(replayed, 'fg_session.0')).toBeUndefined()
+    expect(cookieNamed(replayed, '__Host-fg_session.0')).toBeUndefined()
     expect(standin.record.count).toBe(0)
   })
 })
 
 describe('logout', () => {
-  it("deletes the session, revokes its refresh token, and sends the browser to the provider's end_session_endpoint", async () => {
+  /** Whether the provider still honours `refreshToken` (tried with the grant itself, so it is spent if so). */
+  const refreshStatus = async (refreshToken: string) => {
+    const refresh = await request(`${idp.issuer}/token`, {
+      dispatcher,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: clientAuthorization },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
+    })
+    await refresh.body.dump()
+    return refresh.statusCode
+  }
+
+  it('answers a GET, even a cross-site link, with a sign-out page that changes nothing', async () => {
     const { browser } = await loggedIn('alice')
     const { refreshToken } = await sessionOf(browser)
-    const response = await browser.send(`${publicUrl}/oauth2/logout`)
+    for (const site of ['cross-site', 'same-origin', 'none'] as const) {
+      const page = await browser.send(`${publicUrl}/oauth2/logout`, { site })
+      expect(page.status).toBe(200)
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+      expect(page.headers['cache-control']).toBe('no-store')
+      expect(page.headers['x-frame-options']).toBe('DENY')
+      expect(page.headers['x-content-type-options']).toBe('nosniff')
+      expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(page.body).toMatch(
+        /<form method="post" action="\/oauth2\/logout"><button type="submit">Sign out<\/button><\/form>/,
+      )
+      expect(page.body).not.toMatch(/<script/i)
+      expect(page.setCookies).toEqual([])
+    }
+    // Still signed in, and the refresh token is still alive at the provider.
+    expect((await xhr(browser, '/overview')).status).toBe(200)
+    expect((await sessionOf(browser)).refreshToken).toBe(refreshToken)
+    expect(await refreshStatus(refreshToken!)).toBe(200)
+  })
+
+  it.each([
+    ['a cross-site form POST', { site: 'cross-site', headers: { origin: 'https://evil.example' } }],
+    [
+      'a same-site (sibling host) POST',
+      { site: 'same-site', headers: { origin: 'https://other.localhost' } },
+    ],
+    ['a POST with neither Fetch Metadata nor Origin', { headers: { 'sec-fetch-site': '' } }],
+    ['a POST whose Origin is null', { headers: { 'sec-fetch-site': '', origin: 'null' } }],
+  ] as const)('refuses %s: 403 FG_ERR_AUTH_CROSS_SITE, still signed in', async (_name, options) => {
+    const { browser } = await loggedIn('alice')
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      ...options,
+    })
+    expect(response.status).toBe(403)
+    expect(json(response).code).toBe('FG_ERR_AUTH_CROSS_SITE')
+    expect(response.setCookies).toEqual([])
+    expect((await xhr(browser, '/overview')).status).toBe(200)
+  })
+
+  it('signs out on a POST whose only signal is an Origin equal to publicUrl (a browser without Fetch Metadata)', async () => {
+    const { browser } = await loggedIn('alice')
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      headers: { 'sec-fetch-site': '', origin: publicUrl },
+    })
     expect(response.status).toBe(302)
+    expect(browser.cookies(publicUrl).has('__Host-fg_session.0')).toBe(false)
+  })
+
+  it("on the page's same-origin POST: deletes the session, revokes its refresh token, and sends the browser to the provider's end_session_endpoint", async () => {
+    const { browser } = await loggedIn('alice')
+    const { refreshToken } = await sessionOf(browser)
+    const response = await browser.send(`${publicUrl}/oauth2/logout`, {
+      method: 'POST',
+      site: 'same-origin',
+      headers: { origin: publicUrl },
+    })
+    expect(response.status).toBe(302)
+    expect(response.headers['cache-control']).toBe('no-store')
     const location = new URL(response.headers.location as string)
     const metadata = (await (
       await undiciFetch(`${idp.issuer}/.well-known/openid-configuration`, { dispatcher })
@@ -495,8 +802,10 @@ describe('logout', () => {
       client_id: CLIENT_ID,
       post_logout_redirect_uri: `${publicUrl}/`,
     })
-    expect(cookieNamed(response, 'fg_session.0')).toMatch(/^fg_session\.0=; Path=\/; Max-Age=0;/)
-    expect(browser.cookies(publicUrl).has('fg_session.0')).toBe(false)
+    expect(cookieNamed(response, '__Host-fg_session.0')).toMatch(
+      /^__Host-fg_session\.0=; Path=\/; Max-Age=0;/,
+    )
+    expect(browser.cookies(publicUrl).has('__Host-fg_session.0')).toBe(false)
     expect((await xhr(browser, '/overview')).status).toBe(401)
     // The refresh token is dead at the provider: a stolen copy of the cookie could not be refreshed.
     const refresh = await request(`${idp.issuer}/token`, {
@@ -602,7 +911,7 @@ describe('provider unreachable', () => {
       const page = await browser.send(`${offline.proxyUrl.replace('127.0.0.1', 'localhost')}/`)
       expect(page.status).toBe(502)
       expect(json(page).code).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
-      expect(cookieNamed(page, 'fg_login')).toBeUndefined()
+      expect(cookieNamed(page, '__Host-fg_login')).toBeUndefined()
       expect(standin.record.count).toBe(0)
     } finally {
       await offline.close(500)

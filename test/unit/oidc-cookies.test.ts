@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { isBrowserNavigation } from '../../src/auth/oidc/browser-request.js'
 import { OidcConfigSchema, oidcConfigProblems } from '../../src/auth/oidc/config.js'
-import { parseCookieHeader } from '../../src/auth/oidc/cookie-header.js'
-import { changesState, isSameOriginRequest } from '../../src/auth/oidc/cross-site.js'
+import { parseCookieHeader, repeatedCookieNames } from '../../src/auth/oidc/cookie-header.js'
+import {
+  changesState,
+  hasCrossSiteSignal,
+  isSameOriginRequest,
+  originOf,
+  refusesCrossSite,
+} from '../../src/auth/oidc/cross-site.js'
 import { withoutProxyCookies } from '../../src/auth/oidc/proxy-cookies.js'
 import { SealedTokens } from '../../src/auth/oidc/sealed-token.js'
 import { CHUNK_BYTES, nowSec, type Session, SessionCookie } from '../../src/auth/oidc/session-cookie.js'
@@ -13,6 +19,7 @@ const session = (roles = 0): Session => ({
   subject: 'alice',
   roles: Array.from({ length: roles }, (_, i) => `a-fairly-long-group-name-number-${i}`),
   expiresAt: nowSec() + 300,
+  issuedAt: nowSec(),
   refreshToken: 'rt',
 })
 const cookieMap = (lines: string[]) =>
@@ -32,7 +39,7 @@ describe('session cookie', () => {
     const lines = await cookie.write(session(), new Map())
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(
-      /^fg_session\.0=[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax$/,
+      /^__Host-fg_session\.0=[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; Secure; HttpOnly; SameSite=Lax$/,
     )
     expect(await cookie.read(cookieMap(lines))).toEqual({ kind: 'valid', session: session() })
   })
@@ -48,7 +55,7 @@ describe('session cookie', () => {
   it('deletes the chunks of the previous cookie the new one does not use', async () => {
     const big = cookieMap(await cookie.write(session(400), new Map()))
     const lines = await cookie.write(session(), big)
-    const stale = [...big.keys()].filter((name) => name !== 'fg_session.0')
+    const stale = [...big.keys()].filter((name) => name !== '__Host-fg_session.0')
     expect(lines.filter((line) => line.includes('Max-Age=0')).map((line) => line.split('=')[0])).toEqual(
       stale,
     )
@@ -76,32 +83,35 @@ describe('session cookie', () => {
   })
 
   it('refuses more chunks than MAX_CHUNKS without opening them', async () => {
-    const many = new Map(Array.from({ length: 11 }, (_, i) => [`fg_session.${i}`, 'x'] as [string, string]))
+    const many = new Map(
+      Array.from({ length: 11 }, (_, i) => [`__Host-fg_session.${i}`, 'x'] as [string, string]),
+    )
     expect(await cookie.read(many)).toEqual({ kind: 'invalid' })
   })
 
   it.each([
-    ['no subject', { roles: [], expires: 1 }],
-    ['an empty subject', { sub: '', roles: [], expires: 1 }],
-    ['roles that are not strings', { sub: 'a', roles: [1], expires: 1 }],
-    ['roles that are not a list', { sub: 'a', roles: 'admin', expires: 1 }],
-    ['no expiry', { sub: 'a', roles: [] }],
-    ['a refresh token that is not a string', { sub: 'a', roles: [], expires: 1, rt: 5 }],
+    ['no subject', { roles: [], expires: 1, issued: 0 }],
+    ['an empty subject', { sub: '', roles: [], expires: 1, issued: 0 }],
+    ['roles that are not strings', { sub: 'a', roles: [1], expires: 1, issued: 0 }],
+    ['roles that are not a list', { sub: 'a', roles: 'admin', expires: 1, issued: 0 }],
+    ['no expiry', { sub: 'a', roles: [], issued: 0 }],
+    ['no issue time', { sub: 'a', roles: [], expires: 1 }],
+    ['a refresh token that is not a string', { sub: 'a', roles: [], expires: 1, issued: 0, rt: 5 }],
   ])('refuses a sealed session with %s', async (_name, claims) => {
     const sealed = await new SealedTokens(SECRET, 'session').seal(claims, nowSec() + 60)
-    expect(await cookie.read(new Map([['fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
+    expect(await cookie.read(new Map([['__Host-fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
   })
 
   it('refuses a cookie whose JWE has expired', async () => {
     const sealed = await new SealedTokens(SECRET, 'session').seal(
-      { sub: 'a', roles: [], expires: 1 },
+      { sub: 'a', roles: [], expires: 1, issued: 0 },
       nowSec() - 1,
     )
-    expect(await cookie.read(new Map([['fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
+    expect(await cookie.read(new Map([['__Host-fg_session.0', sealed]]))).toEqual({ kind: 'invalid' })
   })
 
-  it('is absent without fg_session.0, even with later chunks', async () => {
-    expect(await cookie.read(new Map([['fg_session.1', 'x']]))).toEqual({ kind: 'absent' })
+  it('is absent without __Host-fg_session.0, even with later chunks', async () => {
+    expect(await cookie.read(new Map([['__Host-fg_session.1', 'x']]))).toEqual({ kind: 'absent' })
   })
 })
 
@@ -114,11 +124,22 @@ describe('cookie headers', () => {
     ])
   })
 
+  it('names the cookies sent more than once', () => {
+    expect([...repeatedCookieNames('a=1; b=2; a=3; c; b=4; d=5')]).toEqual(['a', 'b'])
+    expect(repeatedCookieNames(undefined).size).toBe(0)
+  })
+
   it.each([
-    ['fg_session.0=x; theme=dark', 'theme=dark'],
+    ['__Host-fg_session.0=x; theme=dark', 'theme=dark'],
+    [
+      'theme=dark; __Host-fg_session.0=x; __Host-fg_session.1=y; __Host-fg_login=z; lang=en',
+      'theme=dark; lang=en',
+    ],
+    // The names before the __Host- prefix, and the prefix in another case, are never forwarded either.
     ['theme=dark; fg_session.0=x; fg_session.1=y; fg_login=z; lang=en', 'theme=dark; lang=en'],
-    ['fg_session.0=x; fg_session.17=y', undefined],
-    ['fg_session=x; fg_sessions.0=y', 'fg_session=x; fg_sessions.0=y'],
+    ['__host-fg_session.0=x; __HOST-FG_LOGIN=y; a=b', 'a=b'],
+    ['__Host-fg_session.0=x; fg_session.17=y', undefined],
+    ['__Host-fg_session=x; fg_sessions.0=y', '__Host-fg_session=x; fg_sessions.0=y'],
   ])('strips only the proxy cookies from %j', (header, expected) => {
     expect(withoutProxyCookies(header)).toBe(expected)
   })
@@ -164,6 +185,44 @@ describe('cross-site check', () => {
     [{}, false],
   ])('%j is same-origin: %s', (headers, expected) => {
     expect(isSameOriginRequest(headers, 'https://flink.example.com')).toBe(expected)
+  })
+})
+
+describe('cross-site rule per credential', () => {
+  const own = 'https://flink.example.com'
+  const cancel = '/jobs/0123456789abcdef0123456789abcdef'
+  it.each([
+    [{}, false],
+    [{ 'sec-fetch-site': 'same-origin' }, false],
+    [{ 'sec-fetch-site': 'none' }, false],
+    [{ origin: own }, false],
+    [{ 'sec-fetch-site': 'cross-site' }, true],
+    [{ 'sec-fetch-site': 'same-site' }, true],
+    [{ origin: 'https://evil.example' }, true],
+    [{ origin: 'null' }, true],
+  ])('%j is a cross-site signal: %s', (headers, expected) => {
+    expect(hasCrossSiteSignal(headers, own)).toBe(expected)
+  })
+
+  it('exempts only bearer tokens; cookie sessions need a positive same-origin signal', () => {
+    const crossSite = { 'sec-fetch-site': 'cross-site' }
+    for (const method of ['basic', 'mtls', 'anonymous', 'oidc'] as const) {
+      expect(refusesCrossSite(method, 'PATCH', cancel, crossSite, own), method).toBe(true)
+      expect(refusesCrossSite(method, 'GET', '/jobs/overview', crossSite, own), method).toBe(false)
+    }
+    expect(refusesCrossSite('jwt', 'PATCH', cancel, crossSite, own)).toBe(false)
+    expect(refusesCrossSite('basic', 'PATCH', cancel, {}, own)).toBe(false)
+    expect(refusesCrossSite('oidc', 'PATCH', cancel, {}, own)).toBe(true)
+  })
+
+  it.each([
+    ['https', 'Flink.Example.com', 'https://flink.example.com'],
+    ['https', 'flink.example.com:443', 'https://flink.example.com'],
+    ['http', '127.0.0.1:8081', 'http://127.0.0.1:8081'],
+    ['http', 'evil.example/@x', null],
+    ['http', undefined, null],
+  ] as const)('the origin of %s://%s is %s', (protocol, host, expected) => {
+    expect(originOf(protocol, host)).toBe(expected)
   })
 })
 

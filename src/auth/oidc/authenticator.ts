@@ -11,19 +11,29 @@ import type {
 import type { AuthenticatorOptions, AuthLogger } from '../logger.js'
 import { frozenIdentity, refusal } from '../refusal.js'
 import { type OidcConfig, oidcConfigProblems } from './config.js'
-import { parseCookieHeader } from './cookie-header.js'
+import { parseCookieHeader, repeatedCookieNames } from './cookie-header.js'
 import { OidcLogin } from './login-flow.js'
-import { LoginTransactionCookie } from './login-transaction.js'
+import { LOGIN_COOKIE, LoginTransactionCookie } from './login-transaction.js'
+import { isProxyCookie } from './proxy-cookies.js'
 import { RelyingParty } from './relying-party.js'
 import { SealedTokens } from './sealed-token.js'
 import { nowSec, type Session, SessionCookie } from './session-cookie.js'
 
-/** A session is refreshed this long before the provider's token ends, so no request races the expiry. */
+/** A session is refreshed this long before the provider's token ends, so no request races the expiry… */
 export const REFRESH_EARLY_SEC = 60
 
 /**
+ * …or half the token's lifetime when that is shorter: with tokens of 60 s or less a fixed 60 s margin would
+ * be reached at once, and every request would refresh.
+ */
+export function refreshMarginSec(session: Pick<Session, 'expiresAt' | 'issuedAt'>): number {
+  const lifetime = session.expiresAt - session.issuedAt
+  return Math.max(0, Math.min(REFRESH_EARLY_SEC, lifetime / 2))
+}
+
+/**
  * The OIDC session cookie as a credential. A valid session is the identity it holds; a session near or past
- * its expiry is refreshed on the request with its refresh token (the new cookie goes out on the response);
+ * its expiry (see refreshMarginSec) is refreshed on the request with its refresh token (the new cookie goes out on the response);
  * a cookie that is altered, sealed with an unknown secret, truncated or expired without a way to refresh is
  * a 401 that deletes it. The login itself (redirect, callback, logout) is `login` (login-flow.ts).
  */
@@ -32,6 +42,7 @@ export class OidcAuthenticator implements Authenticator {
   readonly login: OidcLogin
   readonly #relyingParty: RelyingParty
   readonly #sessions: SessionCookie
+  readonly #transactions: LoginTransactionCookie
   readonly #logger: AuthLogger
   /** One refresh per refresh token at a time: the dashboard's parallel XHRs share it. */
   readonly #refreshing = new Map<string, Promise<Session>>()
@@ -45,11 +56,8 @@ export class OidcAuthenticator implements Authenticator {
       new SealedTokens(config.cookieSecret, 'session'),
       config.sessionLifetimeSec,
     )
-    const transactions = new LoginTransactionCookie(
-      new SealedTokens(config.cookieSecret, 'login'),
-      config.redirectPath,
-    )
-    this.login = new OidcLogin(config, this.#relyingParty, this.#sessions, transactions)
+    this.#transactions = new LoginTransactionCookie(new SealedTokens(config.cookieSecret, 'login'))
+    this.login = new OidcLogin(config, this.#relyingParty, this.#sessions, this.#transactions)
   }
 
   static async create(config: OidcConfig, options: AuthenticatorOptions): Promise<OidcAuthenticator> {
@@ -72,12 +80,15 @@ export class OidcAuthenticator implements Authenticator {
 
   async authenticate({ headers }: Credentials): Promise<AuthOutcome> {
     const cookies = parseCookieHeader(headers.cookie)
+    // One of our names twice: someone else set a copy, and which one comes first is not ours to pick.
+    const repeated = [...repeatedCookieNames(headers.cookie)].filter(isProxyCookie)
+    if (repeated.length > 0) return this.#end(cookies, 'repeated_cookie', repeated.includes(LOGIN_COOKIE))
     const read = await this.#sessions.read(cookies)
     if (read.kind === 'absent') return read
     if (read.kind === 'invalid') return this.#end(cookies, 'invalid_session')
     const { session } = read
     const now = nowSec()
-    if (session.expiresAt - REFRESH_EARLY_SEC > now) return accepted(session)
+    if (session.expiresAt - refreshMarginSec(session) > now) return accepted(session)
     if (session.refreshToken === null) {
       return session.expiresAt > now ? accepted(session) : this.#end(cookies, 'expired')
     }
@@ -106,10 +117,11 @@ export class OidcAuthenticator implements Authenticator {
     return pending
   }
 
-  #end(cookies: ReadonlyMap<string, string>, reason: string): AuthRefusal {
+  #end(cookies: ReadonlyMap<string, string>, reason: string, clearLogin = false): AuthRefusal {
+    const setCookies = this.#sessions.clear(cookies)
     return {
       ...refusal('oidc', 'FG_ERR_AUTH_SESSION_INVALID', reason),
-      setCookies: this.#sessions.clear(cookies),
+      setCookies: clearLogin ? [...setCookies, this.#transactions.clear()] : setCookies,
     }
   }
 }

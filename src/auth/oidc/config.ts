@@ -31,7 +31,7 @@ export const OidcConfigSchema = Type.Object(
     publicUrl: Type.String({
       minLength: 1,
       description:
-        "The proxy's public origin as browsers reach it, e.g. https://flink.example.com: the redirect_uri is built from it, and state-changing requests with a session cookie must come from it.",
+        "The proxy's public origin as browsers reach it, e.g. https://flink.example.com: the redirect_uri is built from it, and state-changing requests from browsers are checked against it (see Cross-site requests in auth-oidc.md).",
     }),
     scopes: Type.Array(Type.String({ minLength: 1, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$' }), {
       default: [...DEFAULT_SCOPES],
@@ -45,7 +45,7 @@ export const OidcConfigSchema = Type.Object(
     ),
     logoutPath: proxyPath(
       DEFAULT_LOGOUT_PATH,
-      "Path that ends the session and, when the provider has an end_session_endpoint, signs out there (post_logout_redirect_uri = publicUrl + '/').",
+      "Path of the sign-out page (GET, changes nothing) and of logout (a same-origin POST), which ends the session and, when the provider has an end_session_endpoint, signs out there (post_logout_redirect_uri = publicUrl + '/').",
     ),
     cookieSecret: Type.Union([cookieSecret, Type.Array(cookieSecret, { minItems: 1 })], {
       description:

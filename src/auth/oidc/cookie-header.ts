@@ -9,7 +9,11 @@ export interface CookieAttributes {
   readonly path: string
 }
 
-/** Cookie name/value pairs of a request, in order; a name sent twice keeps its first value (RFC 6265 §5.4). */
+/**
+ * Cookie name/value pairs of a request, in order; a name sent twice keeps its first value (RFC 6265 §5.4).
+ * For the proxy's own cookies a repeated name is refused instead (see repeatedCookieNames): which copy comes
+ * first is the browser's choice (longer Path first), not ours.
+ */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>()
   if (header === undefined) return cookies
@@ -22,9 +26,25 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
   return cookies
 }
 
+/** Names that occur more than once in a Cookie header. */
+export function repeatedCookieNames(header: string | undefined): Set<string> {
+  const seen = new Set<string>()
+  const repeated = new Set<string>()
+  if (header === undefined) return repeated
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=')
+    if (equals === -1) continue
+    const name = pair.slice(0, equals).trim()
+    if (seen.has(name)) repeated.add(name)
+    else seen.add(name)
+  }
+  return repeated
+}
+
 /**
- * `__Host-`-style attributes (RFC 6265bis §4.1.3.2): Secure, no Domain (host-only), HttpOnly so page
- * scripts never read it, SameSite=Lax so cross-site subresource and form POST requests do not carry it.
+ * `__Host-` attributes attributes (RFC 6265bis §4.1.3.2): Secure, no Domain (host-only), HttpOnly so page
+ * scripts never read it, SameSite=Lax so cross-site subresource and form POST requests do not carry it. `__Host-` names also need
+ * Path=/, which the callers give.
  */
 export function setCookie(name: string, value: string, { maxAgeSec, path }: CookieAttributes): string {
   return `${name}=${value}; Path=${path}; Max-Age=${Math.max(0, Math.floor(maxAgeSec))}; Secure; HttpOnly; SameSite=Lax`

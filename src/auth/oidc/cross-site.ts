@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { matchRoute } from '../../authz/match.js'
+import type { AuthMethod } from '../identity.js'
 
 /** RFC 9110 §9.2.1 safe methods: they must not change state, so a cross-site one is harmless. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -23,4 +24,44 @@ export function changesState(method: string, matchPath: string): boolean {
  */
 export function isSameOriginRequest(headers: IncomingHttpHeaders, publicOrigin: string): boolean {
   return headers['sec-fetch-site'] === 'same-origin' || headers.origin === publicOrigin
+}
+
+/**
+ * A browser's sign that another site started the request: Fetch Metadata saying `cross-site` or `same-site`,
+ * or an `Origin` that is not the proxy's own (`null` included). Clients that are not browsers send neither.
+ */
+export function hasCrossSiteSignal(headers: IncomingHttpHeaders, ownOrigin: string | null): boolean {
+  const site = headers['sec-fetch-site']
+  if (site === 'cross-site' || site === 'same-site') return true
+  return headers.origin !== undefined && headers.origin !== ownOrigin
+}
+
+/** The origin a request was addressed to (`https://host:port`), as browsers write `Origin`; null if unusable. */
+export function originOf(protocol: string, host: string | undefined): string | null {
+  if (host === undefined || host === '' || /[/\\?#@\s]/.test(host)) return null
+  try {
+    // Lower-cases the name and drops a default port, as Origin has them.
+    return new URL(`${protocol}://${host}`).origin
+  } catch {
+    return null
+  }
+}
+
+/**
+ * CSRF for every credential a browser sends by itself. A cookie session needs a positive same-origin signal
+ * (isSameOriginRequest). Basic credentials, client certificates and the anonymous identity are attached or
+ * granted by the browser too (cached Basic credentials, a remembered certificate, the network a browser sits
+ * in), so a state-changing request with a browser's cross-site signal is refused; without any signal (the
+ * Flink CLI, curl, automation) it passes. Only bearer tokens are exempt: no browser attaches one on its own.
+ */
+export function refusesCrossSite(
+  method: AuthMethod,
+  requestMethod: string,
+  matchPath: string,
+  headers: IncomingHttpHeaders,
+  ownOrigin: string | null,
+): boolean {
+  if (method === 'jwt' || !changesState(requestMethod, matchPath)) return false
+  if (method === 'oidc') return ownOrigin === null || !isSameOriginRequest(headers, ownOrigin)
+  return hasCrossSiteSignal(headers, ownOrigin)
 }

@@ -4,9 +4,9 @@ import { FlinkGuardError } from '../../errors.js'
 import type { AuthRefusal } from '../authenticator.js'
 import { isBrowserNavigation } from './browser-request.js'
 import { type OidcConfig, publicOriginOf } from './config.js'
-import { parseCookieHeader } from './cookie-header.js'
-import { changesState, isSameOriginRequest } from './cross-site.js'
-import type { LoginTransactionCookie } from './login-transaction.js'
+import { parseCookieHeader, repeatedCookieNames } from './cookie-header.js'
+import { isSameOriginRequest } from './cross-site.js'
+import { LOGIN_COOKIE, type LoginTransactionCookie } from './login-transaction.js'
 import { ProviderError, type RelyingParty } from './relying-party.js'
 import { safeReturnPath } from './return-path.js'
 import type { Session, SessionCookie } from './session-cookie.js'
@@ -62,10 +62,13 @@ export class OidcLogin {
   async callback(query: string, cookieHeader: string | undefined): Promise<LoginRedirect> {
     const cookies = parseCookieHeader(cookieHeader)
     const cleared = this.transactions.clear()
-    const transaction = await this.transactions.read(cookies)
+    const repeated = repeatedCookieNames(cookieHeader).has(LOGIN_COOKIE)
+    const transaction = repeated ? null : await this.transactions.read(cookies)
     if (transaction === null) {
       const reason = new Error(
-        'no valid login transaction cookie (expired, altered, or from another browser)',
+        repeated
+          ? 'the login transaction cookie was sent twice'
+          : 'no valid login transaction cookie (expired, altered, or from another browser)',
       )
       throw withCookies(new FlinkGuardError('FG_ERR_AUTH_LOGIN_FAILED', { cause: reason }), [cleared])
     }
@@ -81,7 +84,10 @@ export class OidcLogin {
     }
   }
 
-  /** Deletes the session, revokes its refresh token, and signs out at the provider when it offers that. */
+  /**
+   * Deletes the session, revokes its refresh token, and signs out at the provider when it offers that. Only
+   * for a same-origin POST (login-routes.ts): a cross-site logout would be a CSRF.
+   */
   async logout(cookieHeader: string | undefined): Promise<LoginRedirect> {
     const cookies = parseCookieHeader(cookieHeader)
     const read = await this.sessions.read(cookies)
@@ -93,9 +99,9 @@ export class OidcLogin {
     return { location: endSession?.href ?? '/', setCookies: this.sessions.clear(cookies) }
   }
 
-  /** CSRF: a cookie session's state-changing request must come from the proxy's own origin. */
-  refusesCrossSite(method: string, matchPath: string, headers: IncomingHttpHeaders): boolean {
-    return changesState(method, matchPath) && !isSameOriginRequest(headers, this.publicOrigin)
+  /** The request shows it comes from the proxy's own pages (Fetch Metadata or Origin). */
+  isSameOrigin(headers: IncomingHttpHeaders): boolean {
+    return isSameOriginRequest(headers, this.publicOrigin)
   }
 }
 

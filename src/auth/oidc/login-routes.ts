@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { FlinkGuardError } from '../../errors.js'
 import type { LoginError, LoginRedirect, OidcLogin } from './login-flow.js'
 
 /**
@@ -23,14 +24,42 @@ export function loginRoutes(login: OidcLogin) {
         }
       },
     })
+    // Logout changes state, so it is a POST from our own origin; a GET (a link, an image, the address bar)
+    // only shows the button that sends that POST, or any page could sign users out.
     scope.route({
-      method: ['GET', 'POST'],
+      method: 'GET',
       url: login.logoutPath,
       exposeHeadRoute: false,
-      handler: async (request, reply) => redirect(reply, await login.logout(request.headers.cookie)),
+      handler: async (_request, reply) => {
+        const csp = reply.getHeader('content-security-policy')
+        return reply
+          .code(200)
+          .header('cache-control', 'no-store')
+          .header('content-type', 'text/html; charset=utf-8')
+          .header('content-security-policy', `default-src 'none'${csp === undefined ? '' : `; ${csp}`}`)
+          .send(logoutPage(login.logoutPath))
+      },
+    })
+    scope.route({
+      method: 'POST',
+      url: login.logoutPath,
+      handler: async (request, reply) => {
+        if (!login.isSameOrigin(request.headers)) throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
+        return redirect(reply, await login.logout(request.headers.cookie))
+      },
     })
   }
 }
+
+/** The sign-out page: no script, one form that POSTs to the logout path (a plain path, nothing to escape). */
+export const logoutPage = (logoutPath: string): string => `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign out</title></head>
+<body>
+<form method="post" action="${logoutPath}"><button type="submit">Sign out</button></form>
+</body>
+</html>
+`
 
 /** 302 with the cookies that change; never cached, since it carries or deletes a session. */
 export function redirect(reply: FastifyReply, { location, setCookies }: LoginRedirect): FastifyReply {

@@ -11,24 +11,23 @@ export interface LoginTransaction {
   readonly returnTo: string
 }
 
-export const LOGIN_COOKIE = 'fg_login'
+/** `__Host-` like the session cookie (see SESSION_COOKIE), hence Path=/. */
+export const LOGIN_COOKIE = '__Host-fg_login'
 /** Long enough to type a password and pass a second factor; a stale login page must start over. */
 export const LOGIN_TRANSACTION_SEC = 600
 
 /**
- * The login in progress, sealed into a short-lived cookie scoped to the callback path: the provider's
- * redirect back is a top-level GET navigation, so SameSite=Lax still sends it, and no other request does.
+ * The login in progress, sealed into a short-lived cookie: the provider's redirect back is a top-level GET
+ * navigation, so SameSite=Lax still sends it. The `__Host-` prefix requires Path=/, so every request of the
+ * browser carries it during the login; only the callback reads it, and it is stripped from what Flink gets.
  * One per browser: a second login started meanwhile replaces it.
  */
 export class LoginTransactionCookie {
-  constructor(
-    private readonly tokens: SealedTokens,
-    private readonly callbackPath: string,
-  ) {}
+  constructor(private readonly tokens: SealedTokens) {}
 
   async write(transaction: LoginTransaction): Promise<string> {
     const sealed = await this.tokens.seal({ ...transaction }, nowSec() + LOGIN_TRANSACTION_SEC)
-    return setCookie(LOGIN_COOKIE, sealed, { maxAgeSec: LOGIN_TRANSACTION_SEC, path: this.callbackPath })
+    return setCookie(LOGIN_COOKIE, sealed, { maxAgeSec: LOGIN_TRANSACTION_SEC, path: '/' })
   }
 
   async read(cookies: ReadonlyMap<string, string>): Promise<LoginTransaction | null> {
@@ -44,6 +43,6 @@ export class LoginTransactionCookie {
   }
 
   clear(): string {
-    return clearCookie(LOGIN_COOKIE, this.callbackPath)
+    return clearCookie(LOGIN_COOKIE, '/')
   }
 }

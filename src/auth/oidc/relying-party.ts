@@ -8,6 +8,12 @@ import type { OidcConfig } from './config.js'
 import type { LoginTransaction } from './login-transaction.js'
 import { nowSec, type Session } from './session-cookie.js'
 
+/**
+ * The lifetime assumed for a token response that states none (no `expires_in`, no ID token `exp`): short, so
+ * a session is still checked with the provider regularly, but long enough that requests do not refresh.
+ */
+export const ASSUMED_TOKEN_LIFETIME_SEC = 300
+
 /** After a failed discovery, the next request that needs the provider tries again, at most this often. */
 const DISCOVERY_RETRY_MS = 5_000
 
@@ -25,7 +31,7 @@ export class ProviderError extends Error {
 
 /**
  * The OpenID Connect relying party (openid-client): discovery, the authorization request with PKCE S256,
- * the code exchange with state, nonce and ID token checks, refresh, revocation and the end-session URL.
+ * the code exchange with state, nonce and ID token checks (signature included), refresh, revocation and the end-session URL.
  * Discovery happens at start and, when the provider is down then, on the first login that needs it.
  */
 export class RelyingParty {
@@ -96,6 +102,7 @@ export class RelyingParty {
       subject,
       roles: rolesFrom(claims, this.#config.rolesClaim),
       expiresAt: expiryOf(tokens, claims.exp),
+      issuedAt: nowSec(),
       refreshToken: tokens.refresh_token ?? null,
     }
   }
@@ -112,6 +119,7 @@ export class RelyingParty {
       subject: session.subject,
       roles: claims === undefined ? session.roles : rolesFrom(claims, this.#config.rolesClaim),
       expiresAt: expiryOf(tokens, claims?.exp),
+      issuedAt: nowSec(),
       // Providers that rotate send a new one; the others keep the old one valid.
       refreshToken: tokens.refresh_token ?? session.refreshToken,
     }
@@ -169,6 +177,10 @@ export class RelyingParty {
         client.ClientSecretBasic(this.#config.clientSecret),
         options,
       )
+      // openid-client checks an ID token's claims but not its signature unless asked (the token comes over
+      // TLS from the token endpoint, which OIDC Core §3.1.3.7 allows): ask, so a token is only believed when
+      // signed with a key of the issuer's jwks_uri (fetched on first use, cached, fetched again for a new kid).
+      client.enableNonRepudiationChecks(config)
       this.#discovered = config
       this.#logger.info({ issuer: this.#config.issuer }, 'OpenID provider discovered')
       return config
@@ -184,14 +196,14 @@ export class RelyingParty {
   }
 }
 
-/** The access token's lifetime when the provider says it, else the ID token's `exp`. */
+/** The access token's lifetime when the provider says it, else the ID token's `exp`, else ASSUMED_TOKEN_LIFETIME_SEC. */
 function expiryOf(
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
   idTokenExp?: number,
 ) {
   const expiresIn = tokens.expiresIn()
   if (expiresIn !== undefined) return nowSec() + expiresIn
-  return idTokenExp ?? nowSec()
+  return idTokenExp ?? nowSec() + ASSUMED_TOKEN_LIFETIME_SEC
 }
 
 /** openid-client's errors sorted into "the provider refused" (a 401) and "the provider is unreachable". */

@@ -7,27 +7,34 @@ export interface Session {
   readonly roles: readonly string[]
   /** When the provider's token ends (epoch seconds): refresh or log in again from then on. */
   readonly expiresAt: number
+  /** When that token was obtained (epoch seconds): with expiresAt, its lifetime, which sets how early to refresh. */
+  readonly issuedAt: number
   readonly refreshToken: string | null
 }
 
-export const SESSION_COOKIE = 'fg_session'
+/**
+ * `__Host-` (RFC 6265bis §4.1.3.2): browsers accept such a cookie only with Secure, Path=/ and no Domain, so
+ * no sibling host of the same site can plant or shadow one (session fixation), and our clearing Set-Cookie
+ * (host-only, Path=/) always removes it.
+ */
+export const SESSION_COOKIE = '__Host-fg_session'
 /** Browsers keep at least 4096 bytes per cookie (RFC 6265 §6.1); name and attributes need the rest. */
 export const CHUNK_BYTES = 3_800
 /** 10 chunks is ~38 KB, past what any provider's refresh token and a role list need; more is refused. */
 export const MAX_CHUNKS = 10
-const CHUNK_NAME = /^fg_session\.(\d+)$/
+const CHUNK_NAME = /^__Host-fg_session\.(\d+)$/
 
 export type SessionRead =
   | { readonly kind: 'absent' }
   | { readonly kind: 'invalid' }
   | { readonly kind: 'valid'; readonly session: Session }
 
-/** Chunk names present in a request: `fg_session.0`, `fg_session.1`, … */
+/** Chunk names present in a request: `__Host-fg_session.0`, `__Host-fg_session.1`, … */
 export const isSessionCookie = (name: string): boolean => CHUNK_NAME.test(name)
 
 /**
  * The session as a JWE split over numbered cookies. A value over CHUNK_BYTES (many roles, a long refresh
- * token) goes into `fg_session.0`, `fg_session.1`, … and is joined back in order; chunks the previous
+ * token) goes into `__Host-fg_session.0`, `.1`, … and is joined back in order; chunks the previous
  * cookie had beyond the new count are deleted, so a stale tail can never be joined to a new head.
  */
 export class SessionCookie {
@@ -57,6 +64,7 @@ export class SessionCookie {
         sub: session.subject,
         roles: [...session.roles],
         expires: session.expiresAt,
+        issued: session.issuedAt,
         ...(session.refreshToken === null ? {} : { rt: session.refreshToken }),
       },
       endsAt,
@@ -73,7 +81,7 @@ export class SessionCookie {
 
   /**
    * Set-Cookie lines deleting the request's session chunks from `from` on; from 0 (the default) they always
-   * delete `fg_session.0`, so a logout ends the session even when the request did not carry it.
+   * delete chunk 0, so a logout ends the session even when the request did not carry it.
    */
   clear(cookies: ReadonlyMap<string, string>, from = 0): string[] {
     const names = new Set(from === 0 ? [`${SESSION_COOKIE}.0`] : [])
@@ -88,9 +96,10 @@ export class SessionCookie {
 export const nowSec = (): number => Math.floor(Date.now() / 1000)
 
 function sessionOf(claims: Record<string, unknown>): Session | null {
-  const { sub, roles, expires, rt } = claims
+  const { sub, roles, expires, issued, rt } = claims
   if (typeof sub !== 'string' || sub === '' || typeof expires !== 'number') return null
+  if (typeof issued !== 'number') return null
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return null
   if (rt !== undefined && (typeof rt !== 'string' || rt === '')) return null
-  return { subject: sub, roles, expiresAt: expires, refreshToken: rt ?? null }
+  return { subject: sub, roles, expiresAt: expires, issuedAt: issued, refreshToken: rt ?? null }
 }

@@ -33,7 +33,7 @@ export class BrowserClient {
     options: {
       method?: string
       kind?: FetchKind
-      site?: 'same-origin' | 'cross-site' | 'none'
+      site?: 'same-origin' | 'same-site' | 'cross-site' | 'none'
       headers?: Record<string, string>
       form?: Record<string, string>
     } = {},

@@ -33,6 +33,8 @@ export async function startDevProvider(options: {
   readonly host?: string
   readonly port?: number
   readonly accessTokenTtlSec?: number
+  /** Called before the provider starts serving: event listeners, Koa middleware (`provider.use`). */
+  readonly configure?: (provider: Provider) => void
 }): Promise<DevProvider> {
   const server = createServer({ key: options.tls.key, cert: options.tls.cert })
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve))
@@ -78,6 +80,8 @@ export async function startDevProvider(options: {
   const provider = new Provider(issuer, configuration)
   // Quiet: the dev-interactions warning goes to the console once per process, errors to the tests.
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error', err))
+  options.configure?.(provider)
+  // callback() composes the middleware as it is then: configure() must come first.
   server.on('request', provider.callback())
   return {
     issuer,
