@@ -1,8 +1,8 @@
 import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { AuthChain } from './auth/chain.js'
+import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
-import { originOf, refusesCrossSite } from './auth/oidc/cross-site.js'
 import type { OidcLogin } from './auth/oidc/login-flow.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
@@ -82,6 +82,10 @@ export async function buildProxyApp(
   const headersOverHttp = securityHeaders(config.responses, false)
   const headersOverTls = securityHeaders(config.responses, true)
   const trustedProxies = config.authz.trustedProxies
+  // Origins allowed to make credentialed CORS calls pass the cross-site rule for Basic, mTLS and anonymous.
+  const credentialedOrigins: ReadonlySet<string> = new Set(
+    config.responses.cors.allowCredentials ? config.responses.cors.allowedOrigins : [],
+  )
   const tls = deps.tls
   // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
   // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
@@ -201,7 +205,14 @@ export async function buildProxyApp(
       // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
       const ownOrigin = login?.publicOrigin ?? originOf(request.protocol, request.host)
       if (
-        refusesCrossSite(identity!.method, request.method, canonical!.matchPath, request.headers, ownOrigin)
+        refusesCrossSite(
+          identity!.method,
+          request.method,
+          canonical!.matchPath,
+          request.headers,
+          ownOrigin,
+          credentialedOrigins,
+        )
       ) {
         throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
       }

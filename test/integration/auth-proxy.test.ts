@@ -327,6 +327,35 @@ describe('cross-site requests with credentials a browser sends by itself', () =>
     expect(response.status).toBe(202)
     expect(job.state).toBe('CANCELED')
   })
+
+  it('trusts an origin allowed credentialed CORS calls (responses.cors), and only that one', async () => {
+    const portal = 'https://portal.example.com'
+    const withCors = await startProxy(standin.url, {
+      auth: { basic: { htpasswd, users: { olga: ['flink-operators'] } } },
+      authz: { roles: { 'flink-operators': 'operator' } },
+      responses: { cors: { allowedOrigins: [portal], allowCredentials: true } },
+    })
+    try {
+      const cancelVia = async (jobId: string, origin: string) => {
+        const response = await request(`${withCors.proxyUrl}/jobs/${jobId}?mode=cancel`, {
+          method: 'PATCH',
+          headers: { authorization: olga, origin, 'sec-fetch-site': 'cross-site' },
+        })
+        await response.body.dump()
+        return response
+      }
+      const fromPortal = standin.state.addJob('cancelled from the portal', 'RUNNING')
+      const allowed = await cancelVia(fromPortal.id, portal)
+      expect(allowed.statusCode).toBe(202)
+      expect(allowed.headers['access-control-allow-credentials']).toBe('true')
+      expect(fromPortal.state).toBe('CANCELED')
+      const fromElsewhere = standin.state.addJob('must keep running', 'RUNNING')
+      expect((await cancelVia(fromElsewhere.id, 'https://evil.example')).statusCode).toBe(403)
+      expect(fromElsewhere.state).toBe('RUNNING')
+    } finally {
+      await withCors.close(1_000)
+    }
+  })
 })
 
 describe('readiness of key sources', () => {

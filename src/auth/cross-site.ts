@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { matchRoute } from '../../authz/match.js'
-import type { AuthMethod } from '../identity.js'
+import { matchRoute } from '../authz/match.js'
+import type { AuthMethod } from './identity.js'
 
 /** RFC 9110 §9.2.1 safe methods: they must not change state, so a cross-site one is harmless. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -29,8 +29,15 @@ export function isSameOriginRequest(headers: IncomingHttpHeaders, publicOrigin: 
 /**
  * A browser's sign that another site started the request: Fetch Metadata saying `cross-site` or `same-site`,
  * or an `Origin` that is not the proxy's own (`null` included). Clients that are not browsers send neither.
+ * Origins the operator allowed credentialed CORS calls from (`responses.cors` with `allowCredentials`) are
+ * trusted like the proxy's own.
  */
-export function hasCrossSiteSignal(headers: IncomingHttpHeaders, ownOrigin: string | null): boolean {
+export function hasCrossSiteSignal(
+  headers: IncomingHttpHeaders,
+  ownOrigin: string | null,
+  trustedOrigins: ReadonlySet<string>,
+): boolean {
+  if (headers.origin !== undefined && trustedOrigins.has(headers.origin)) return false
   const site = headers['sec-fetch-site']
   if (site === 'cross-site' || site === 'same-site') return true
   return headers.origin !== undefined && headers.origin !== ownOrigin
@@ -60,8 +67,9 @@ export function refusesCrossSite(
   matchPath: string,
   headers: IncomingHttpHeaders,
   ownOrigin: string | null,
+  trustedOrigins: ReadonlySet<string>,
 ): boolean {
   if (method === 'jwt' || !changesState(requestMethod, matchPath)) return false
   if (method === 'oidc') return ownOrigin === null || !isSameOriginRequest(headers, ownOrigin)
-  return hasCrossSiteSignal(headers, ownOrigin)
+  return hasCrossSiteSignal(headers, ownOrigin, trustedOrigins)
 }
