@@ -5,7 +5,8 @@ const escapeXml = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<'
 /** A horizontal bar chart of req/s per case, with the NGINX TLS row as a dashed reference line. */
 export function renderChart(results: readonly CaseResult[], referenceName: string | null): string {
   const barHeight = 26
-  const labelWidth = 320
+  // 12 px sans-serif: about 6.5 px a character, so the longest case name fits left of the bars.
+  const labelWidth = 16 + Math.ceil(6.5 * Math.max(...results.map((result) => result.name.length), 20))
   const plotWidth = 460
   const height = results.length * barHeight + 50
   const max = Math.max(...results.map((result) => result.requestsPerSec), 1)
