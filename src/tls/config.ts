@@ -41,6 +41,11 @@ export const TlsConfigSchema = Type.Object(
       default: 'TLSv1.2',
       description: 'Lowest TLS version accepted (security.ssl.protocol).',
     }),
+    sessionTickets: Type.Boolean({
+      default: true,
+      description:
+        "Session tickets, with which returning clients resume a TLS session without a full handshake (TLS 1.3's only resumption). false makes every new connection a full handshake, as some security policies ask.",
+    }),
     ciphers: Type.Optional(
       Type.Union(
         [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })],

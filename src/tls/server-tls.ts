@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto'
+import { constants, type X509Certificate } from 'node:crypto'
 import type { SecureContextOptions } from 'node:tls'
 import { FlinkGuardError } from '../errors.js'
 import { resolveCiphers } from './ciphers.js'
@@ -81,6 +81,7 @@ export function loadServerTls(tls: TlsConfig): ServerTlsMaterial {
     // Flink's recommended suite list includes DHE ones, which need DH parameters.
     dhparam: 'auto',
     honorCipherOrder: true,
+    ...(tls.sessionTickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }),
   }
   if (tls.ciphers !== undefined) {
     const resolved = resolveCiphers(tls.ciphers)

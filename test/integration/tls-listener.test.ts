@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect } from 'node:tls'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
 import { eventually, startProxy, type TestProxy } from './support/proxy.js'
@@ -126,6 +127,51 @@ describe('server certificates from the seed recipes', () => {
     expect((proxy.proxy.server as import('node:https').Server).requestTimeout).toBe(0)
     expect((proxy.proxy.server as import('node:https').Server).headersTimeout).toBe(30_000)
   })
+})
+
+describe('session resumption', () => {
+  /** Two connections in a row, the second offering the first's session ticket: was it resumed? */
+  async function resumedOnReconnect(port: number, maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<boolean> {
+    const once = (session?: Buffer) =>
+      new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+        let ticket: Buffer | undefined
+        let reused = false
+        const socket = connect(
+          {
+            host: '127.0.0.1',
+            port,
+            servername: 'localhost',
+            ca: readFixture('ca.pem'),
+            maxVersion,
+            session,
+          },
+          () => {
+            // Asked now: once closed, the socket no longer knows.
+            reused = socket.isSessionReused()
+            socket.end('GET /config HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+          },
+        )
+        socket.on('session', (value: Buffer) => {
+          ticket = value
+        })
+        socket.on('error', reject)
+        socket.resume()
+        socket.on('close', () => resolve({ reused, session: ticket }))
+      })
+    const first = await once()
+    expect(first.reused).toBe(false)
+    return (await once(first.session)).reused
+  }
+
+  it.each(['TLSv1.2', 'TLSv1.3'] as const)(
+    'resumes %s sessions by default, and never with tls.sessionTickets: false',
+    async (version) => {
+      const tls = { keystore: fixture('rest.signed.keystore'), keystorePassword: KEYSTORE_PASSWORD }
+      expect(await resumedOnReconnect(portOf(await tlsProxy(tls)), version)).toBe(true)
+      const fullOnly = await tlsProxy({ ...tls, sessionTickets: false })
+      expect(await resumedOnReconnect(portOf(fullOnly), version)).toBe(false)
+    },
+  )
 })
 
 describe('start-up refusals: one line naming the key and the file', () => {
