@@ -129,6 +129,12 @@ const proxyConfigs: [string, string, Record<string, string>][] = [
     `${TLS}${JWT_AUTHZ}metrics: { enabled: false }\n`,
     { Authorization: `Bearer ${token}` },
   ],
+  // A new connection per request (wrk reconnects after `Connection: close`), every one a full handshake.
+  [
+    'flink-guard TLS (new connection per request: full handshake)',
+    `tls: { cert: ${certs}/server.pem, key: ${certs}/server-key.pem, sessionTickets: false }\n${ANONYMOUS}`,
+    { Connection: 'close' },
+  ],
   [
     'flink-guard TLS + basic (bcrypt 10) + authz',
     `${TLS}auth: { basic: { htpasswd: ${htpasswd}, users: { bench: [ops] } } }\nauthz: { roles: { ops: operator } }\n`,
@@ -174,6 +180,7 @@ const nginx = (() => {
 })()
 if (nginx) {
   const nginxPort = port()
+  const nginxFullHandshakePort = port()
   const authPort = port()
   const authNginxPort = port()
   // A small JWT-checking service for auth_request, as people glue it today (jose, verify per request).
@@ -185,6 +192,11 @@ if (nginx) {
   ssl_certificate ${certs}/server.pem; ssl_certificate_key ${certs}/server-key.pem;
   server {
     listen 127.0.0.1:${nginxPort} ssl;
+    location / { proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:${nginxFullHandshakePort} ssl;
+    ssl_session_tickets off; ssl_session_cache off;
     location / { proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server {
@@ -210,20 +222,31 @@ if (nginx) {
     // NGINX only: the JWT service's CPU is not counted in this row's CPU figure.
     serverPid: server.pid!,
   })
+  cases.push({
+    name: 'NGINX TLS (new connection per request: full handshake)',
+    url: `https://127.0.0.1:${nginxFullHandshakePort}${PATH}`,
+    headers: { Connection: 'close' },
+    serverPid: server.pid!,
+  })
 } else {
   console.error('nginx not found: the NGINX reference rows are skipped (apt-get install nginx wrk)')
 }
 
-// Full handshakes: wrk opens a new TLS connection without session resumption for every `Connection: close`
-// request, so these rows price the handshake (ECDHE + RSA-2048 signature) itself.
-for (const name of ['flink-guard TLS', 'NGINX TLS plain forward']) {
-  const keepAlive = cases.find((c) => c.name === name)
-  if (keepAlive === undefined) continue
-  cases.push({ ...keepAlive, name: `${name} (full handshake per request)`, headers: { Connection: 'close' } })
+// A new connection per request with resumption on offer: wrk hands each new connection the previous one's TLS
+// session, which the servers above resume (tickets on, their default) and those with tickets off do not.
+for (const [keepAlive, name] of [
+  ['flink-guard TLS', 'flink-guard TLS (new connection per request: resumption offered)'],
+  ['NGINX TLS plain forward', 'NGINX TLS (new connection per request: resumption offered)'],
+]) {
+  const base = cases.find((c) => c.name === keepAlive)
+  if (base !== undefined) cases.push({ ...base, name: name!, headers: { Connection: 'close' } })
 }
 
-const selected =
-  args.cases === undefined ? cases : cases.filter((c) => args.cases!.split(',').some((n) => c.name === n))
+const wanted = args.cases?.split(',') ?? null
+const unknown = wanted?.filter((name) => !cases.some((c) => c.name === name)) ?? []
+if (unknown.length > 0)
+  throw new Error(`no such case: ${unknown.join('; ')} (cases: ${cases.map((c) => c.name).join('; ')})`)
+const selected = wanted === null ? cases : cases.filter((c) => wanted.includes(c.name))
 const runs = new Map<string, WrkRun[]>(selected.map((c) => [c.name, []]))
 // Interleaved: every case once, then every case again, so drift hits all rows alike.
 for (let run = 0; run < RUNS; run++) {
