@@ -6,7 +6,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthOutcome } from '../../src/auth/authenticator.js'
 import { BasicAuthenticator } from '../../src/auth/basic/authenticator.js'
 import { BasicConfigSchema } from '../../src/auth/basic/config.js'
-import { configOf, credentials, eventually, type RecordingLogger, recordingLogger } from './support/auth.js'
+import { configOf, credentials, type RecordingLogger, recordingLogger } from './support/auth.js'
+import { eventually } from './support/eventually.js'
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthOutcome } from '../../src/auth/authenticator.js'
 import { JwtAuthenticator } from '../../src/auth/jwt/authenticator.js'
 import { JwtConfigSchema } from '../../src/auth/jwt/config.js'
-import { configOf, credentials, eventually, recordingLogger } from './support/auth.js'
+import { configOf, credentials, recordingLogger } from './support/auth.js'
+import { eventually } from './support/eventually.js'
 import {
   type JwksServer,
   type SigningKey,

@@ -6,7 +6,7 @@ import { SignJWT } from 'jose'
 import { request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { eventually } from './support/auth.js'
+import { eventually } from './support/eventually.js'
 import {
   type JwksServer,
   type SigningKey,

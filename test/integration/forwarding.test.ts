@@ -4,7 +4,8 @@ import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { eventually, startProxy, type TestProxy } from './support/proxy.js'
+import { eventually } from './support/eventually.js'
+import { startProxy, type TestProxy } from './support/proxy.js'
 import { RawConnection } from './support/raw-http.js'
 
 const RUNNING_JOB = /[0-9a-f]{32}/

@@ -6,7 +6,7 @@ import { FormData, request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { eventually } from './support/proxy.js'
+import { eventually } from './support/eventually.js'
 
 interface Spec {
   paths: Record<

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { connect } from 'node:tls'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { eventually, startProxy, type TestProxy } from './support/proxy.js'
+import { eventually } from './support/eventually.js'
+import { startProxy, type TestProxy } from './support/proxy.js'
 import {
   curl,
   fingerprintsOf,

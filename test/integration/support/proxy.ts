@@ -51,12 +51,3 @@ export async function startProxy(
     },
   }
 }
-
-/** Resolves when `predicate` holds, polling briefly; fails after `timeoutMs`. */
-export async function eventually(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
