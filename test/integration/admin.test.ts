@@ -59,3 +59,33 @@ describe('admin listener', () => {
     })
   })
 })
+
+describe('readiness over an upstream restart', () => {
+  it('flips to 503 naming the upstream while Flink is down, and back to 200 when it returns', async () => {
+    const first = await startStandin()
+    const proxy = await startProxy(first.url)
+    const readyz = async () => {
+      const response = await request(`${proxy.adminUrl}/readyz`)
+      return { status: response.statusCode, body: JSON.stringify(await response.body.json()) }
+    }
+    try {
+      expect((await readyz()).status).toBe(200)
+      await first.close()
+      const down = await readyz()
+      expect(down.status).toBe(503)
+      expect(down.body).toContain('upstream')
+      // Flink comes back on the same port (a JobManager restart).
+      const second = await startStandin({ port: first.port })
+      try {
+        expect(await readyz()).toEqual({
+          status: 200,
+          body: JSON.stringify({ status: 'ready', checks: { upstream: { ok: true } } }),
+        })
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await proxy.close(1_000)
+    }
+  })
+})
