@@ -276,6 +276,21 @@ describe('refresh', () => {
     expect(standin.record.count).toBe(0)
   })
 
+  it('lets a session still valid live out its last seconds when its refresh is refused, leaving the cookie alone (another replica may just have rotated the token)', async () => {
+    const { browser } = await loggedIn('alice')
+    const session = await sessionOf(browser)
+    await revoke(session.refreshToken!)
+    await putSession(browser, { ...session, issuedAt: nowSec() - 3_570, expiresAt: nowSec() + 30 })
+    standin.record.reset()
+    const response = await xhr(browser, '/overview')
+    expect(response.status).toBe(200)
+    expect(response.setCookies).toEqual([])
+    expect(standin.record.count).toBe(1)
+    // Past its expiry, the same session ends.
+    await putSession(browser, { ...(await sessionOf(browser)), expiresAt: nowSec() - 1 })
+    expect((await xhr(browser, '/overview')).status).toBe(401)
+  })
+
   it('sends a page load whose refresh is refused to log in again, deleting the dead session', async () => {
     const { browser } = await loggedIn('alice')
     await putSession(browser, {

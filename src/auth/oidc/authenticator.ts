@@ -96,13 +96,15 @@ export class OidcAuthenticator implements Authenticator {
       const renewed = await this.#refresh(session)
       return accepted(renewed, await this.#sessions.write(renewed, cookies))
     } catch (err) {
-      const { kind, reason } = err as { kind?: string; reason?: string }
+      const { reason } = err as { reason?: string }
       this.#logger.warn(
         { subject: session.subject, reason: reason ?? (err as Error).message },
         'session refresh failed',
       )
-      // An unreachable provider does not end a session that is still valid for a few seconds.
-      if (kind === 'unavailable' && session.expiresAt > now) return accepted(session)
+      // A session still valid for its last seconds lives them out, and its cookie is left alone: the provider
+      // may be down, or another replica or tab has just rotated this refresh token, and deleting the cookie
+      // here would delete the new session that replica set. Past its expiry, a failed refresh ends it.
+      if (session.expiresAt > now) return accepted(session)
       return this.#end(cookies, 'refresh_failed')
     }
   }
