@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { isBrowserNavigation } from '../../src/auth/oidc/browser-request.js'
 import { OidcConfigSchema, oidcConfigProblems } from '../../src/auth/oidc/config.js'
 import { parseCookieHeader, repeatedCookieNames } from '../../src/auth/oidc/cookie-header.js'
@@ -52,6 +52,24 @@ describe('session cookie', () => {
     expect(lines.filter((line) => line.includes('Max-Age=0')).map((line) => line.split('=')[0])).toEqual(
       stale,
     )
+  })
+
+  it("serves a session it opened before from its cache, but never past the cookie's own expiry", async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] })
+    try {
+      const short = new SessionCookie(new SealedTokens(SECRET, 'session'), 60)
+      const lines = await short.write(session(), new Map())
+      expect(await short.read(cookieMap(lines))).toEqual({ kind: 'valid', session: session() })
+      expect(await short.read(cookieMap(lines))).toEqual({ kind: 'valid', session: session() })
+      // An altered copy is another key: it is opened, and refused, on its own.
+      const altered = cookieMap(lines)
+      altered.set('__Host-fg_session.0', `${altered.get('__Host-fg_session.0')!.slice(0, -2)}AA`)
+      expect(await short.read(altered)).toEqual({ kind: 'invalid' })
+      vi.advanceTimersByTime(61_000)
+      expect(await short.read(cookieMap(lines))).toEqual({ kind: 'invalid' })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('keeps no session alive past the token without a refresh token', async () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { TtlCache } from '../ttl-cache.js'
 import { clearCookie, setCookie } from './cookie-header.js'
 import type { SealedTokens } from './sealed-token.js'
 
@@ -23,6 +25,8 @@ export const CHUNK_BYTES = 3_800
 /** 10 chunks is ~38 KB, past what any provider's refresh token and a role list need; more is refused. */
 export const MAX_CHUNKS = 10
 const CHUNK_NAME = /^__Host-fg_session\.(\d+)$/
+/** Opened sessions kept at once: a flood of distinct cookies cannot grow memory past this. */
+export const MAX_OPENED_SESSIONS = 10_000
 
 export type SessionRead =
   | { readonly kind: 'absent' }
@@ -38,10 +42,20 @@ export const isSessionCookie = (name: string): boolean => CHUNK_NAME.test(name)
  * cookie had beyond the new count are deleted, so a stale tail can never be joined to a new head.
  */
 export class SessionCookie {
+  /**
+   * Sessions already opened, by a SHA-256 of the sealed value, until their cookie's own expiry: decrypting
+   * costs ~145 µs and the dashboard polls with the same cookie every few seconds (`npm run bench:auth`).
+   * Only sealed values that opened are kept, and a value cannot be altered without changing its key.
+   */
+  readonly #opened: TtlCache<string, Session>
+
   constructor(
     private readonly tokens: SealedTokens,
     private readonly lifetimeSec: number,
-  ) {}
+    maxOpened = MAX_OPENED_SESSIONS,
+  ) {
+    this.#opened = new TtlCache(maxOpened)
+  }
 
   async read(cookies: ReadonlyMap<string, string>): Promise<SessionRead> {
     if (!cookies.has(`${SESSION_COOKIE}.0`)) return { kind: 'absent' }
@@ -50,9 +64,15 @@ export class SessionCookie {
       if (index === MAX_CHUNKS) return { kind: 'invalid' }
       sealed += cookies.get(`${SESSION_COOKIE}.${index}`)
     }
+    const key = createHash('sha256').update(sealed).digest('base64url')
+    const cached = this.#opened.get(key)
+    if (cached !== undefined) return { kind: 'valid', session: cached }
     const claims = await this.tokens.open(sealed)
     const session = claims === null ? null : sessionOf(claims)
-    return session === null ? { kind: 'invalid' } : { kind: 'valid', session }
+    if (session === null) return { kind: 'invalid' }
+    // open() checked `exp`: the cached copy ends with the cookie.
+    this.#opened.set(key, session, (claims!.exp as number) * 1000)
+    return { kind: 'valid', session }
   }
 
   /** Set-Cookie lines that store `session` and delete the chunks of the request's cookie it does not reuse. */
