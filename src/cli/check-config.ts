@@ -1,26 +1,37 @@
 import { stringify } from 'yaml'
-import { loadConfigFile, maskedConfig } from '../config/load.js'
+import { ConfigError, loadConfigFile, maskedConfig } from '../config/load.js'
 import { configPath, parseOptions } from './args.js'
+import { fileProblems } from './check-files.js'
 
-export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file> [--strict]
+export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file> [--strict] [--no-files]
 
-Validates a config file exactly as serve does and prints the effective config (defaults applied,
-secrets masked). Exits 0 when valid, 2 with every problem listed when not. Warnings (such as Flink's
+Validates a config file as serve does, opens every file it names (keystores and truststores with their
+passwords, the htpasswd file, JWT key files, CA files), and prints the effective config (defaults
+applied, secrets masked). Exits 0 when valid, 2 with every problem listed when not. Nothing is fetched
+from the network: JWKS and OIDC discovery are checked by /readyz at run time. Warnings (such as Flink's
 REST endpoint not bound to loopback, read through flinkConf) go to stderr.
 
 Options:
   --config <file>   the config file (default: $FLINK_GUARD_CONFIG)
   --strict          exit 2 on warnings too
+  --no-files        check the config alone, on a machine without the files it names
   -h, --help        show this help`
 
 export async function checkConfig(argv: string[]): Promise<number> {
-  const options = parseOptions(argv, { config: { type: 'string' }, strict: { type: 'boolean' } })
+  const options = parseOptions(argv, {
+    config: { type: 'string' },
+    strict: { type: 'boolean' },
+    'no-files': { type: 'boolean' },
+  })
   if (options.help) {
     process.stdout.write(`${CHECK_CONFIG_HELP}\n`)
     return 0
   }
   const file = configPath(options.config)
   const loaded = loadConfigFile(file)
+  const problems = options['no-files'] ? [] : await fileProblems(loaded.config)
+  // The same shape as an invalid config: every problem, one line each, exit 2.
+  if (problems.length > 0) throw new ConfigError(file, problems)
   for (const warning of loaded.warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)
   if (options.strict && loaded.warnings.length > 0) {
     process.stderr.write(`flink-guard: ${file}: ${loaded.warnings.length} warning(s), refused by --strict\n`)

@@ -61,6 +61,29 @@ describe('flink-guard command line', () => {
     expect(strict.stderr).toContain('refused by --strict')
   })
 
+  it('check-config opens the files a config names: a wrong keystore password and a missing htpasswd are problems, --no-files skips them', async () => {
+    const keystore = new URL('../fixtures/tls/rest.signed.keystore', import.meta.url).pathname
+    const config = (password: string) =>
+      writeConfig(
+        `upstream: { url: "http://127.0.0.1:8081" }\ntls: { keystore: ${keystore}, keystorePassword: ${password} }\n` +
+          'auth: { basic: { htpasswd: /nonexistent/users.htpasswd } }\n',
+      )
+    const wrong = config('wrong-password')
+    const refused = await runCli(['check-config', '--config', wrong])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(`${wrong}: 2 problems`)
+    expect(refused.stderr).toContain(`"tls.keystore" ${keystore}: the keystore password is wrong`)
+    expect(refused.stderr).toContain(
+      '"auth.basic.htpasswd": /nonexistent/users.htpasswd: cannot read (ENOENT)',
+    )
+    expect((await runCli(['check-config', '--no-files', '--config', wrong])).code).toBe(0)
+    // The right password: only the htpasswd file is left to complain about.
+    const right = await runCli(['check-config', '--config', config('rest_keystore_password')])
+    expect(right.code).toBe(2)
+    expect(right.stderr).toContain(': 1 problem\n')
+    expect(right.stderr).not.toContain('tls.keystore')
+  })
+
   it('check-config prints the effective config with secrets masked', async () => {
     const file = writeConfig(
       'auth: { anonymous: {} }\nupstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n',
