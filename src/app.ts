@@ -203,7 +203,7 @@ export async function buildProxyApp(
     proxy.addHook('onRequest', async (request) => {
       const { identity, canonical } = request
       // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
-      const ownOrigin = login?.publicOrigin ?? originOf(request.protocol, request.host)
+      const ownOrigin = () => login?.publicOrigin ?? originOf(request.protocol, request.host)
       if (
         refusesCrossSite(
           identity!.method,

@@ -66,10 +66,12 @@ export function refusesCrossSite(
   requestMethod: string,
   matchPath: string,
   headers: IncomingHttpHeaders,
-  ownOrigin: string | null,
+  /** Asked only for a state-changing request: working it out may parse the Host header. */
+  ownOrigin: () => string | null,
   trustedOrigins: ReadonlySet<string>,
 ): boolean {
   if (method === 'jwt' || !changesState(requestMethod, matchPath)) return false
-  if (method === 'oidc') return ownOrigin === null || !isSameOriginRequest(headers, ownOrigin)
-  return hasCrossSiteSignal(headers, ownOrigin, trustedOrigins)
+  const origin = ownOrigin()
+  if (method === 'oidc') return origin === null || !isSameOriginRequest(headers, origin)
+  return hasCrossSiteSignal(headers, origin, trustedOrigins)
 }

@@ -56,12 +56,18 @@ describe('cross-site rule per credential', () => {
   it('exempts only bearer tokens; cookie sessions need a positive same-origin signal', () => {
     const crossSite = { 'sec-fetch-site': 'cross-site' }
     for (const method of ['basic', 'mtls', 'anonymous', 'oidc'] as const) {
-      expect(refusesCrossSite(method, 'PATCH', cancel, crossSite, own, NONE), method).toBe(true)
-      expect(refusesCrossSite(method, 'GET', '/jobs/overview', crossSite, own, NONE), method).toBe(false)
+      expect(
+        refusesCrossSite(method, 'PATCH', cancel, crossSite, () => own, NONE),
+        method,
+      ).toBe(true)
+      expect(
+        refusesCrossSite(method, 'GET', '/jobs/overview', crossSite, () => own, NONE),
+        method,
+      ).toBe(false)
     }
-    expect(refusesCrossSite('jwt', 'PATCH', cancel, crossSite, own, NONE)).toBe(false)
-    expect(refusesCrossSite('basic', 'PATCH', cancel, {}, own, NONE)).toBe(false)
-    expect(refusesCrossSite('oidc', 'PATCH', cancel, {}, own, NONE)).toBe(true)
+    expect(refusesCrossSite('jwt', 'PATCH', cancel, crossSite, () => own, NONE)).toBe(false)
+    expect(refusesCrossSite('basic', 'PATCH', cancel, {}, () => own, NONE)).toBe(false)
+    expect(refusesCrossSite('oidc', 'PATCH', cancel, {}, () => own, NONE)).toBe(true)
   })
 
   it.each([
@@ -82,10 +88,16 @@ describe('origins trusted for credentialed CORS', () => {
   it('lets a state change from an allowed origin through for basic, mTLS and anonymous, never for a cookie session', () => {
     const fromPortal = { origin: 'https://portal.example.com', 'sec-fetch-site': 'same-site' }
     for (const method of ['basic', 'mtls', 'anonymous'] as const) {
-      expect(refusesCrossSite(method, 'PATCH', cancel, fromPortal, own, trusted), method).toBe(false)
-      expect(refusesCrossSite(method, 'PATCH', cancel, fromPortal, own, NONE), method).toBe(true)
+      expect(
+        refusesCrossSite(method, 'PATCH', cancel, fromPortal, () => own, trusted),
+        method,
+      ).toBe(false)
+      expect(
+        refusesCrossSite(method, 'PATCH', cancel, fromPortal, () => own, NONE),
+        method,
+      ).toBe(true)
     }
-    expect(refusesCrossSite('oidc', 'PATCH', cancel, fromPortal, own, trusted)).toBe(true)
+    expect(refusesCrossSite('oidc', 'PATCH', cancel, fromPortal, () => own, trusted)).toBe(true)
   })
 
   it('trusts only the exact origin', () => {
