@@ -15,11 +15,11 @@ import { bearerConfigFromOidc } from './oidc/config.js'
  */
 export async function createAuthChain(auth: Config['auth'], logger: AuthLogger): Promise<AuthChain> {
   const authenticators: Authenticator[] = []
+  // Without auth.jwt, bearer tokens from the OIDC provider are still accepted (audience = clientId).
+  const jwt = auth.jwt ?? (auth.oidc === undefined ? undefined : bearerConfigFromOidc(auth.oidc))
   try {
     for (const method of auth.order) {
       if (method === 'mtls' && auth.mtls !== undefined) authenticators.push(new MtlsAuthenticator(auth.mtls))
-      // Without auth.jwt, bearer tokens from the OIDC provider are still accepted (audience = clientId).
-      const jwt = auth.jwt ?? (auth.oidc === undefined ? undefined : bearerConfigFromOidc(auth.oidc))
       if (method === 'jwt' && jwt !== undefined) {
         authenticators.push(await JwtAuthenticator.create(jwt, { logger }))
       }
