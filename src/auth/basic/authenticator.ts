@@ -18,6 +18,8 @@ export const MAX_BASIC_CREDENTIAL_LENGTH = 4 * 1024
 export const MAX_CACHED_LOGINS = 10_000
 
 export type BasicRefusalReason = 'malformed' | 'too_large' | 'unknown_user' | 'bad_password' | 'throttled'
+/** What one bcrypt check ends in: the identity, the refusal reason, or the seconds until a retry (throttled). */
+type Verification = Identity | 'unknown_user' | 'bad_password' | number
 
 /**
  * HTTP Basic authentication (RFC 7617) against an htpasswd file.
@@ -34,7 +36,7 @@ export class BasicAuthenticator implements Authenticator {
   readonly #cacheKey = randomBytes(32)
   readonly #cache = new TtlCache<string, Identity>(MAX_CACHED_LOGINS)
   /** Verifications under way, by the same key as the cache. */
-  readonly #verifying = new Map<string, Promise<Identity | 'unknown_user' | 'bad_password' | number>>()
+  readonly #verifying = new Map<string, Promise<Verification>>()
 
   constructor(config: BasicConfig, options: AuthenticatorOptions) {
     this.#config = config
@@ -118,14 +120,14 @@ export class BasicAuthenticator implements Authenticator {
     return { kind: 'accepted', identity: verified }
   }
 
-  /** bcrypt, counted by the throttle: the identity, the refusal reason, or the seconds until a retry. */
+  /** bcrypt, counted by the throttle. */
   async #verify(
     user: string,
     password: string,
     content: NonNullable<HtpasswdFile['content']>,
     cacheKey: string,
     remoteAddress: string,
-  ): Promise<Identity | 'unknown_user' | 'bad_password' | number> {
+  ): Promise<Verification> {
     const retryAfterSec = this.#throttle.attempt(user, remoteAddress)
     if (retryAfterSec !== null) return retryAfterSec
     const hash = content.users.get(user)

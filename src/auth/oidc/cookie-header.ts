@@ -16,12 +16,8 @@ export interface CookieAttributes {
  */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>()
-  if (header === undefined) return cookies
-  for (const pair of header.split(';')) {
-    const equals = pair.indexOf('=')
-    if (equals === -1) continue
-    const name = pair.slice(0, equals).trim()
-    if (name !== '' && !cookies.has(name)) cookies.set(name, pair.slice(equals + 1).trim())
+  for (const { name, value } of cookiePairs(header)) {
+    if (value !== undefined && name !== '' && !cookies.has(name)) cookies.set(name, value)
   }
   return cookies
 }
@@ -30,11 +26,8 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
 export function repeatedCookieNames(header: string | undefined): Set<string> {
   const seen = new Set<string>()
   const repeated = new Set<string>()
-  if (header === undefined) return repeated
-  for (const pair of header.split(';')) {
-    const equals = pair.indexOf('=')
-    if (equals === -1) continue
-    const name = pair.slice(0, equals).trim()
+  for (const { name, value } of cookiePairs(header)) {
+    if (value === undefined) continue
     if (seen.has(name)) repeated.add(name)
     else seen.add(name)
   }
@@ -56,10 +49,21 @@ export function clearCookie(name: string, path: string): string {
 
 /** A Cookie header without the pairs whose name `owned` claims, the others kept in order; undefined when none is left. */
 export function withoutCookies(header: string, owned: (name: string) => boolean): string | undefined {
-  const kept = header.split(';').filter((pair) => {
+  const kept: string[] = []
+  for (const { name, pair } of cookiePairs(header)) if (name !== '' && !owned(name)) kept.push(pair)
+  return kept.length === 0 ? undefined : kept.join('; ')
+}
+
+/** The `name=value` pairs of a Cookie header, trimmed; a pair without `=` has only a name. */
+function* cookiePairs(
+  header: string | undefined,
+): Generator<{ name: string; value: string | undefined; pair: string }> {
+  if (header === undefined) return
+  for (const raw of header.split(';')) {
+    const pair = raw.trim()
     const equals = pair.indexOf('=')
-    const name = (equals === -1 ? pair : pair.slice(0, equals)).trim()
-    return name !== '' && !owned(name)
-  })
-  return kept.length === 0 ? undefined : kept.map((pair) => pair.trim()).join('; ')
+    yield equals === -1
+      ? { name: pair, value: undefined, pair }
+      : { name: pair.slice(0, equals).trim(), value: pair.slice(equals + 1).trim(), pair }
+  }
 }
