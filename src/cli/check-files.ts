@@ -1,4 +1,4 @@
-import { HtpasswdError, HtpasswdFile } from '../auth/basic/htpasswd-file.js'
+import { BasicAuthenticator } from '../auth/basic/authenticator.js'
 import { readKeyFiles } from '../auth/jwt/static-keys.js'
 import { readCaFile } from '../auth/read-ca-file.js'
 import { ConfigError } from '../config/load.js'
@@ -16,29 +16,14 @@ const quiet = { info() {}, warn() {}, error() {} }
 export async function fileProblems(config: Readonly<Config>): Promise<string[]> {
   const checks: (() => unknown)[] = []
   if (config.tls !== undefined) checks.push(() => loadServerTls(config.tls!))
-  if (config.upstream.url.startsWith('https:')) {
+  // As the forwarder decides whether it needs a TLS connector (forward.ts).
+  if (new URL(config.upstream.url).protocol === 'https:') {
     checks.push(() => upstreamConnector(config.upstream.tls, config.upstream.timeouts.connectMs))
   }
   const { basic, jwt, oidc } = config.auth
   if (basic !== undefined) {
-    checks.push(async () => {
-      const file = new HtpasswdFile(basic.htpasswd, {
-        allowWeakHashes: basic.allowWeakHashes,
-        logger: quiet,
-        onChange: () => {},
-      })
-      try {
-        await file.start()
-      } catch (err) {
-        if (!(err instanceof HtpasswdError)) throw err
-        throw new ConfigError(
-          'auth.basic',
-          err.problems.map((problem) => `"auth.basic.htpasswd": ${problem}`),
-        )
-      } finally {
-        file.close()
-      }
-    })
+    // The authenticator's own start: it reads the file and reports bad lines as auth.basic problems.
+    checks.push(async () => (await BasicAuthenticator.create(basic, { logger: quiet })).close())
   }
   if (jwt?.keyFiles !== undefined) checks.push(() => readKeyFiles(jwt.keyFiles!))
   if (jwt?.caFile !== undefined) checks.push(() => readCaFile(jwt.caFile!, 'auth.jwt'))
