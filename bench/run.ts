@@ -9,12 +9,13 @@
  * change to the hot path is measured before and after under the same conditions.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { hashSync } from '@node-rs/bcrypt'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { Agent, fetch, type RequestInit } from 'undici'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { renderChart } from './chart.js'
 import { nginxArgs } from './nginx.js'
@@ -168,6 +169,32 @@ for (const [caseName, config, headers] of proxyConfigs)
     await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
     cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers, serverPid: proxy.pid! })
   }
+
+const trustsBenchCa = new Agent({ connect: { ca: readFileSync(`${certs}/ca.pem`) } })
+// The floor rows: the same forward with nothing else, on bare Node and on bare Fastify (bench/floor-proxy.ts).
+for (const [kind, name, tickets, headers] of [
+  ['node', 'floor: Node HTTPS + undici (no checks)', 'tickets', {}],
+  ['fastify', 'floor: Fastify HTTPS + undici (no checks)', 'tickets', {}],
+  [
+    'node',
+    'floor: Node HTTPS + undici (new connection per request: full handshake)',
+    'no-tickets',
+    { Connection: 'close' },
+  ],
+] as const) {
+  const floorPort = port()
+  const floorArgs = [
+    kind,
+    String(floorPort),
+    upstream,
+    `${certs}/server.pem`,
+    `${certs}/server-key.pem`,
+    tickets,
+  ]
+  const floor = start('node', ['--import', 'tsx', 'bench/floor-proxy.ts', ...floorArgs], PROXY_CORE)
+  await waitFor(`https://127.0.0.1:${floorPort}/`, { dispatcher: trustsBenchCa })
+  cases.push({ name, url: `https://127.0.0.1:${floorPort}${PATH}`, headers, serverPid: floor.pid! })
+}
 
 // The reference rows: NGINX with the same certificate, pinned the same way.
 const nginx = (() => {
