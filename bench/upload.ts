@@ -2,7 +2,7 @@
  * 1 GiB jar upload over TLS, through flink-guard and through NGINX (`proxy_request_buffering off`, when nginx
  * is installed), with a direct upload to the stand-in as the floor: wall time and the proxy's RSS growth.
  * Each proxy runs as its own process, so its memory is measured alone, from /proc/<pid>/status: VmRSS before
- * the upload, VmHWM (peak) after it (for NGINX, its worker's).
+ * the upload, VmHWM (peak, reset just before) after it (for NGINX, its worker's).
  *
  *   npm run bench:upload [-- --gib 1 --runs 3]
  */
@@ -131,6 +131,8 @@ try {
   for (let i = 1; i <= runs; i++) {
     const direct = await curlUpload(standin.url, body.path, body.boundary)
     for (const proxy of proxies) {
+      // The peak is reset first (clear_refs 5), so it is this upload's, not the start-up's or an earlier one's.
+      writeFileSync(`/proc/${proxy.pid}/clear_refs`, '5')
       const before = memoryKiB(proxy.pid, 'VmRSS')
       const seconds = await curlUpload(proxy.url, body.path, body.boundary)
       const peak = memoryKiB(proxy.pid, 'VmHWM')
