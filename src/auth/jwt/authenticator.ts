@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
 import { ConfigError } from '../../config/load.js'
 import type { CheckResult } from '../../observability/health.js'
@@ -134,7 +134,7 @@ export class JwtAuthenticator implements Authenticator {
     const token = credential.value
     if (!COMPACT_JWS.test(token)) return this.#refuse('malformed')
 
-    const cacheKey = createHash('sha256').update(token).digest('base64url')
+    const cacheKey = hash('sha256', token, 'base64url')
     const cached = this.#cache.get(cacheKey)
     if (cached !== undefined) return { kind: 'accepted', identity: cached.identity }
 

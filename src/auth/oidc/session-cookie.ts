@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { TtlCache } from '../ttl-cache.js'
 import { clearCookie, setCookie } from './cookie-header.js'
 import type { SealedTokens } from './sealed-token.js'
@@ -64,7 +64,7 @@ export class SessionCookie {
       if (index === MAX_CHUNKS) return { kind: 'invalid' }
       sealed += cookies.get(`${SESSION_COOKIE}.${index}`)
     }
-    const key = createHash('sha256').update(sealed).digest('base64url')
+    const key = hash('sha256', sealed, 'base64url')
     const cached = this.#opened.get(key)
     if (cached !== undefined) return { kind: 'valid', session: cached }
     const claims = await this.tokens.open(sealed)
