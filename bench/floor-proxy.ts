@@ -32,7 +32,10 @@ function forward(request: IncomingMessage, response: ServerResponse): Promise<un
 }
 
 if (kind === 'node') {
-  createServer(tls, (request, response) => void forward(request, response)).listen(Number(port), '127.0.0.1')
+  // A client leaving mid-answer (wrk stops with requests in flight) fails the stream(): close that response.
+  createServer(tls, (request, response) => {
+    forward(request, response).catch(() => response.destroy())
+  }).listen(Number(port), '127.0.0.1')
 } else {
   const app = Fastify({ https: tls })
   app.get('/*', async (request, reply) => {
