@@ -113,8 +113,22 @@ interface Case {
   readonly name: string
   readonly url: string
   readonly headers: Record<string, string>
-  /** The process serving the case, for its CPU time per request (its children count too). */
-  readonly serverPid: number
+  /**
+   * The server of the case: a process that serves every run (the stand-in, NGINX), or, for a Node server, how
+   * to start a fresh one for each run. Two processes of one build differ by up to a tenth in CPU per request
+   * (code and heap layout), so a median over fresh processes is not one process's luck. Its pid gives the CPU
+   * time per request (its children count too).
+   */
+  readonly server: number | (() => Promise<ChildProcess>)
+}
+
+/** Stops a server started for one run and waits for it to exit (a profiled one writes its profile then). */
+async function stop(server: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  process.kill(-server.pid!, 'SIGTERM')
+  const timer = setTimeout(() => process.kill(-server.pid!, 'SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
 }
 
 const JWT_AUTHZ = `auth: { jwt: { issuer: https://idp.bench, audience: flink, keyFiles: [${jwksFile}], algorithms: [ES256] } }\nauthz: { roles: { ops: operator } }\n`
@@ -144,7 +158,7 @@ const proxyConfigs: [string, string, Record<string, string>][] = [
 ]
 
 const cases: Case[] = [
-  { name: 'direct to the stand-in', url: `${upstream}${PATH}`, headers: {}, serverPid: standin.pid! },
+  { name: 'direct to the stand-in', url: `${upstream}${PATH}`, headers: {}, server: standin.pid! },
 ]
 const builds: [string, string][] = [['', 'dist/main.js']]
 if (args.baseline !== undefined) builds.push([' [baseline]', args.baseline])
@@ -161,13 +175,16 @@ for (const [caseName, config, headers] of proxyConfigs)
     const scheme = config.startsWith('tls') ? 'https' : 'http'
     const nodeArgs =
       args.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${join('bench', 'results', 'profiles')}`] : []
-    const proxy = start(
-      'node',
-      [...nodeArgs, mainJs, 'serve', '--config', file, '--log-level', 'warn'],
-      PROXY_CORE,
-    )
-    await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
-    cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers, serverPid: proxy.pid! })
+    const launch = async () => {
+      const proxy = start(
+        'node',
+        [...nodeArgs, mainJs, 'serve', '--config', file, '--log-level', 'warn'],
+        PROXY_CORE,
+      )
+      await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
+      return proxy
+    }
+    cases.push({ name, url: `${scheme}://127.0.0.1:${proxyPort}${PATH}`, headers, server: launch })
   }
 
 const trustsBenchCa = new Agent({ connect: { ca: readFileSync(`${certs}/ca.pem`) } })
@@ -191,9 +208,12 @@ for (const [kind, name, tickets, headers] of [
     `${certs}/server-key.pem`,
     tickets,
   ]
-  const floor = start('node', ['--import', 'tsx', 'bench/floor-proxy.ts', ...floorArgs], PROXY_CORE)
-  await waitFor(`https://127.0.0.1:${floorPort}/`, { dispatcher: trustsBenchCa })
-  cases.push({ name, url: `https://127.0.0.1:${floorPort}${PATH}`, headers, serverPid: floor.pid! })
+  const launch = async () => {
+    const floor = start('node', ['--import', 'tsx', 'bench/floor-proxy.ts', ...floorArgs], PROXY_CORE)
+    await waitFor(`https://127.0.0.1:${floorPort}/`, { dispatcher: trustsBenchCa })
+    return floor
+  }
+  cases.push({ name, url: `https://127.0.0.1:${floorPort}${PATH}`, headers, server: launch })
 }
 
 // The reference rows: NGINX with the same certificate, pinned the same way.
@@ -240,20 +260,20 @@ if (nginx) {
     name: 'NGINX TLS plain forward',
     url: `https://127.0.0.1:${nginxPort}${PATH}`,
     headers: {},
-    serverPid: server.pid!,
+    server: server.pid!,
   })
   cases.push({
     name: 'NGINX TLS + auth_request (JWT service)',
     url: `https://127.0.0.1:${authNginxPort}${PATH}`,
     headers: { Authorization: `Bearer ${token}` },
     // NGINX only: the JWT service's CPU is not counted in this row's CPU figure.
-    serverPid: server.pid!,
+    server: server.pid!,
   })
   cases.push({
     name: 'NGINX TLS (new connection per request: full handshake)',
     url: `https://127.0.0.1:${nginxFullHandshakePort}${PATH}`,
     headers: { Connection: 'close' },
-    serverPid: server.pid!,
+    server: server.pid!,
   })
 } else {
   console.error('nginx not found: the NGINX reference rows are skipped (apt-get install nginx wrk)')
@@ -278,12 +298,16 @@ const runs = new Map<string, WrkRun[]>(selected.map((c) => [c.name, []]))
 // Interleaved: every case once, then every case again, so drift hits all rows alike.
 for (let run = 0; run < RUNS; run++) {
   for (const benchCase of selected) {
+    const fresh = typeof benchCase.server === 'number' ? null : await benchCase.server()
+    const load = { connections: CONNECTIONS, core: LOAD_CORE }
+    // One unmeasured second first, so every run is measured with its hot path compiled.
+    runWrk(benchCase.url, benchCase.headers, { ...load, durationSec: 1, serverPid: null })
     const result = runWrk(benchCase.url, benchCase.headers, {
+      ...load,
       durationSec: DURATION_SEC,
-      connections: CONNECTIONS,
-      core: LOAD_CORE,
-      serverPid: benchCase.serverPid,
+      serverPid: fresh?.pid ?? (benchCase.server as number),
     })
+    if (fresh !== null) await stop(fresh)
     runs.get(benchCase.name)!.push(result)
     console.error(
       `run ${run + 1}/${RUNS} ${benchCase.name}: ${Math.round(result.requestsPerSec)} req/s, ${result.cpuUsPerRequest?.toFixed(0) ?? '–'} CPU µs/req`,
@@ -312,10 +336,5 @@ writeFileSync(
 )
 writeFileSync(`bench/results/${stamp}.svg`, renderChart(results, reference?.name ?? null))
 console.log(`\nwrote bench/results/${stamp}.json and .svg`)
-// A profiled proxy writes its profile only when it exits on its own: ask it to stop, then give it time.
-if (args.profile !== undefined) {
-  for (const child of children) child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 3000))
-}
 stopAll()
 process.exit(0)
