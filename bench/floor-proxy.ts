@@ -3,7 +3,8 @@
  * policy, no authentication, no logging, no metrics: only an HTTPS server (bare Node, or Fastify) handing each
  * request to an undici pool with stream(), as flink-guard does. What flink-guard costs above these rows is its
  * own; what these cost above NGINX is Node's, Fastify's and undici's.
- *   tsx bench/floor-proxy.ts <node|fastify> <port> <upstream origin> <cert.pem> <key.pem> [no-tickets]
+ * bench/run.ts compiles it to bench/results/tmp/floor-proxy.mjs and runs it with plain node:
+ *   node floor-proxy.mjs <node|fastify> <port> <upstream origin> <cert.pem> <key.pem> [no-tickets]
  * no-tickets turns TLS session tickets off, as flink-guard's `tls.sessionTickets: false` does.
  */
 import { constants } from 'node:crypto'
@@ -25,7 +26,11 @@ function forward(request: IncomingMessage, response: ServerResponse): Promise<un
   return pool.stream(
     { path: request.url!, method: 'GET', headers: { 'x-forwarded-for': request.socket.remoteAddress! } },
     ({ statusCode, headers }) => {
-      response.writeHead(statusCode, { 'content-type': headers['content-type'] as string })
+      // Flink's length goes back with its type, as flink-guard passes them on (no chunked encoding).
+      response.writeHead(statusCode, {
+        'content-type': headers['content-type'] as string,
+        'content-length': headers['content-length'] as string,
+      })
       return response
     },
   )
@@ -40,7 +45,9 @@ if (kind === 'node') {
   const app = Fastify({ https: tls })
   app.get('/*', async (request, reply) => {
     reply.hijack()
-    await forward(request.raw, reply.raw)
+    await forward(request.raw, reply.raw).catch(() => reply.raw.destroy())
   })
   await app.listen({ port: Number(port), host: '127.0.0.1' })
 }
+// Exit on SIGTERM rather than be killed by it, so a --cpu-prof profile gets written.
+process.on('SIGTERM', () => process.exit(0))

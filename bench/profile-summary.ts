@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string }
+  callFrame: { functionName: string; url: string; lineNumber: number }
   children?: number[]
 }
 interface Profile {
@@ -31,8 +31,9 @@ profile.samples.forEach((id, index) => {
 })
 
 const OWNERS: [RegExp, string][] = [
-  [/node_modules\/fastify\/|node_modules\/find-my-way\/|node_modules\/light-my-request\//, 'Fastify'],
-  [/node_modules\/undici\//, 'undici'],
+  [/node_modules\/(?:fastify|find-my-way|avvio|@fastify\/[^/]+|fast-querystring|toad-cache)\//, 'Fastify'],
+  // undici's HTTP parser (llhttp) is WebAssembly.
+  [/node_modules\/undici\/|^wasm:\/\//, 'undici'],
   [/node_modules\/pino/, 'pino'],
   [/node_modules\/prom-client\//, 'prom-client'],
   [/node_modules\/jose\//, 'jose'],
@@ -45,11 +46,9 @@ const OWNERS: [RegExp, string][] = [
   [/^node:|internal\//, 'Node, other'],
 ]
 
-const OWN_DIST = `file://${process.cwd()}/dist/`
-/** flink-guard's compiled modules (not a package's own dist/ folder): the file's name without `.js`. */
-function ownFile(url: string): [string, string] | null {
-  return url.startsWith(OWN_DIST) ? [url, url.slice(OWN_DIST.length, -'.js'.length)] : null
-}
+/** flink-guard's compiled modules, this build's or a --baseline one's (not a package's own dist/ folder). */
+const OWN_DIST = /^file:\/\/(?!.*\/node_modules\/).*\/dist\/(.+)\.js$/
+const ownFile = (url: string) => OWN_DIST.exec(url)?.[1] ?? null
 
 function ownerOf(node: ProfileNode): string {
   const { url, functionName } = node.callFrame
@@ -61,7 +60,7 @@ function ownerOf(node: ProfileNode): string {
     return `native: ${functionName}`
   }
   const ours = ownFile(url)
-  if (ours !== null) return `flink-guard: ${ours[1]}`
+  if (ours !== null) return `flink-guard: ${ours}`
   return OWNERS.find(([pattern]) => pattern.test(url))?.[1] ?? `other: ${url}`
 }
 
@@ -79,7 +78,8 @@ console.log(`busy ${(busyUs / 1e6).toFixed(2)} s of ${(profile.samples.length / 
 console.log('| owner | share of busy time |\n|---|---|')
 for (const [owner, us] of rows) console.log(`| ${owner} | ${((100 * us) / busyUs).toFixed(1)}% |`)
 // Inclusive time of flink-guard's functions: a sample counts for every one of them on its stack, once, so a
-// hook's row includes what it calls in Fastify, jose or Node on its behalf.
+// hook's row includes what it calls in Fastify, jose or Node on its behalf, and rows overlap (a hook's row
+// holds the rows of the functions it calls). Anonymous functions are told apart by their line.
 const parentOf = new Map<number, ProfileNode>()
 const nodeById = new Map<number, ProfileNode>()
 for (const node of profile.nodes) {
@@ -91,12 +91,16 @@ profile.samples.forEach((id, index) => {
   const seen = new Set<string>()
   for (let node = nodeById.get(id); node !== undefined; node = parentOf.get(node.id)) {
     const ours = ownFile(node.callFrame.url)
-    if (ours !== null) seen.add(`${ours[1]}: ${node.callFrame.functionName || '(anonymous)'}`)
+    const { functionName, lineNumber } = node.callFrame
+    // V8 counts lines from 0.
+    if (ours !== null) seen.add(`${ours}:${lineNumber + 1} ${functionName || '(anonymous)'}`)
   }
   for (const frame of seen)
     inclusiveUs.set(frame, (inclusiveUs.get(frame) ?? 0) + (profile.timeDeltas[index] ?? 0))
 })
-console.log('\n| flink-guard function, with what it calls | share of busy time |\n|---|---|')
+console.log(
+  '\n| flink-guard function (compiled file:line), with what it calls | share of busy time |\n|---|---|',
+)
 for (const [frame, us] of [...inclusiveUs].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
   console.log(`| ${frame} | ${((100 * us) / busyUs).toFixed(1)}% |`)
 const ownTotal = [...byOwner].reduce(

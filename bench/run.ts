@@ -11,10 +11,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { hashSync } from '@node-rs/bcrypt'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import ts from 'typescript'
 import { Agent, fetch, type RequestInit } from 'undici'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { renderChart } from './chart.js'
@@ -119,14 +120,34 @@ interface Case {
    * (code and heap layout), so a median over fresh processes is not one process's luck. Its pid gives the CPU
    * time per request (its children count too).
    */
-  readonly server: number | (() => Promise<ChildProcess>)
+  readonly server: number | Launch
+}
+
+/** Starts a Node server for one run; with node's own flags first (--cpu-prof when it is profiled). */
+type Launch = (nodeFlags: string[]) => Promise<ChildProcess>
+
+/** Whether the process still runs: a server that died during a run must not lend the run its figures. */
+function alive(pid: number): boolean {
+  try {
+    // The state follows the parenthesised command name; Z is a zombie, dead but not yet reaped.
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')
+  } catch {
+    return false
+  }
 }
 
 /** Stops a server started for one run and waits for it to exit (a profiled one writes its profile then). */
 async function stop(server: ChildProcess): Promise<void> {
+  children.splice(children.indexOf(server), 1)
+  if (server.exitCode !== null || server.signalCode !== null) return
   const exited = new Promise((resolve) => server.once('exit', resolve))
-  process.kill(-server.pid!, 'SIGTERM')
-  const timer = setTimeout(() => process.kill(-server.pid!, 'SIGKILL'), 5000)
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-server.pid!, name)
+    } catch {}
+  }
+  signal('SIGTERM')
+  const timer = setTimeout(() => signal('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
 }
@@ -173,12 +194,10 @@ for (const [caseName, config, headers] of proxyConfigs)
       `listen: { port: ${proxyPort} }\nadmin: { port: ${adminPort} }\nupstream: { url: "${upstream}" }\n${config}`,
     )
     const scheme = config.startsWith('tls') ? 'https' : 'http'
-    const nodeArgs =
-      args.profile === name ? ['--cpu-prof', `--cpu-prof-dir=${join('bench', 'results', 'profiles')}`] : []
-    const launch = async () => {
+    const launch: Launch = async (nodeFlags) => {
       const proxy = start(
         'node',
-        [...nodeArgs, mainJs, 'serve', '--config', file, '--log-level', 'warn'],
+        [...nodeFlags, mainJs, 'serve', '--config', file, '--log-level', 'warn'],
         PROXY_CORE,
       )
       await waitFor(`http://127.0.0.1:${adminPort}/readyz`)
@@ -188,6 +207,15 @@ for (const [caseName, config, headers] of proxyConfigs)
   }
 
 const trustsBenchCa = new Agent({ connect: { ca: readFileSync(`${certs}/ca.pem`) } })
+// Compiled to plain JavaScript like flink-guard's dist/, so no loader hooks run beside it.
+const floorProxy = join('bench', 'results', 'tmp', 'floor-proxy.mjs')
+mkdirSync(dirname(floorProxy), { recursive: true })
+writeFileSync(
+  floorProxy,
+  ts.transpileModule(readFileSync('bench/floor-proxy.ts', 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText,
+)
 // The floor rows: the same forward with nothing else, on bare Node and on bare Fastify (bench/floor-proxy.ts).
 for (const [kind, name, tickets, headers] of [
   ['node', 'floor: Node HTTPS + undici (no checks)', 'tickets', {}],
@@ -208,8 +236,8 @@ for (const [kind, name, tickets, headers] of [
     `${certs}/server-key.pem`,
     tickets,
   ]
-  const launch = async () => {
-    const floor = start('node', ['--import', 'tsx', 'bench/floor-proxy.ts', ...floorArgs], PROXY_CORE)
+  const launch: Launch = async (nodeFlags) => {
+    const floor = start('node', [...nodeFlags, floorProxy, ...floorArgs], PROXY_CORE)
     await waitFor(`https://127.0.0.1:${floorPort}/`, { dispatcher: trustsBenchCa })
     return floor
   }
@@ -294,11 +322,26 @@ const unknown = wanted?.filter((name) => !cases.some((c) => c.name === name)) ??
 if (unknown.length > 0)
   throw new Error(`no such case: ${unknown.join('; ')} (cases: ${cases.map((c) => c.name).join('; ')})`)
 const selected = wanted === null ? cases : cases.filter((c) => wanted.includes(c.name))
+if (
+  args.profile !== undefined &&
+  !selected.some((c) => c.name === args.profile && typeof c.server !== 'number')
+)
+  throw new Error(`--profile: "${args.profile}" is not a selected case with a Node server`)
+const slug = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')
 const runs = new Map<string, WrkRun[]>(selected.map((c) => [c.name, []]))
 // Interleaved: every case once, then every case again, so drift hits all rows alike.
 for (let run = 0; run < RUNS; run++) {
   for (const benchCase of selected) {
-    const fresh = typeof benchCase.server === 'number' ? null : await benchCase.server()
+    // A profile per run, named after the case; it covers start-up and the unmeasured second too.
+    const profileFlags =
+      args.profile === benchCase.name
+        ? [
+            '--cpu-prof',
+            '--cpu-prof-dir=bench/results/profiles',
+            `--cpu-prof-name=${slug(benchCase.name)}.run${run + 1}.cpuprofile`,
+          ]
+        : []
+    const fresh = typeof benchCase.server === 'number' ? null : await benchCase.server(profileFlags)
     const load = { connections: CONNECTIONS, core: LOAD_CORE }
     // One unmeasured second first, so every run is measured with its hot path compiled.
     runWrk(benchCase.url, benchCase.headers, { ...load, durationSec: 1, serverPid: null })
@@ -307,6 +350,8 @@ for (let run = 0; run < RUNS; run++) {
       durationSec: DURATION_SEC,
       serverPid: fresh?.pid ?? (benchCase.server as number),
     })
+    if (fresh !== null && !alive(fresh.pid!))
+      throw new Error(`${benchCase.name}: the server died during the run`)
     if (fresh !== null) await stop(fresh)
     runs.get(benchCase.name)!.push(result)
     console.error(
@@ -332,7 +377,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 mkdirSync('bench/results', { recursive: true })
 writeFileSync(
   `bench/results/${stamp}.json`,
-  `${JSON.stringify({ durationSec: DURATION_SEC, runs: RUNS, connections: CONNECTIONS, node: process.version, results }, null, 2)}\n`,
+  `${JSON.stringify({ durationSec: DURATION_SEC, runs: RUNS, connections: CONNECTIONS, node: process.version, results, perRun: Object.fromEntries(runs) }, null, 2)}\n`,
 )
 writeFileSync(`bench/results/${stamp}.svg`, renderChart(results, reference?.name ?? null))
 console.log(`\nwrote bench/results/${stamp}.json and .svg`)
