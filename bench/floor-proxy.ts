@@ -22,30 +22,30 @@ const tls = {
 }
 const pool = new Pool(upstream!, { connections: 128, pipelining: 1 })
 
-function forward(request: IncomingMessage, response: ServerResponse): Promise<unknown> {
-  return pool.stream(
-    { path: request.url!, method: 'GET', headers: { 'x-forwarded-for': request.socket.remoteAddress! } },
-    ({ statusCode, headers }) => {
-      // Flink's length goes back with its type, as flink-guard passes them on (no chunked encoding).
-      response.writeHead(statusCode, {
-        'content-type': headers['content-type'] as string,
-        'content-length': headers['content-length'] as string,
-      })
-      return response
-    },
-  )
+/** A client leaving mid-answer (wrk stops with requests in flight) fails the stream(): that response is closed. */
+async function forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  await pool
+    .stream(
+      { path: request.url!, method: 'GET', headers: { 'x-forwarded-for': request.socket.remoteAddress! } },
+      ({ statusCode, headers }) => {
+        // Flink's length goes back with its type, as flink-guard passes them on (no chunked encoding).
+        response.writeHead(statusCode, {
+          'content-type': headers['content-type'] as string,
+          'content-length': headers['content-length'] as string,
+        })
+        return response
+      },
+    )
+    .catch(() => response.destroy())
 }
 
 if (kind === 'node') {
-  // A client leaving mid-answer (wrk stops with requests in flight) fails the stream(): close that response.
-  createServer(tls, (request, response) => {
-    forward(request, response).catch(() => response.destroy())
-  }).listen(Number(port), '127.0.0.1')
+  createServer(tls, (request, response) => void forward(request, response)).listen(Number(port), '127.0.0.1')
 } else {
   const app = Fastify({ https: tls })
   app.get('/*', async (request, reply) => {
     reply.hijack()
-    await forward(request.raw, reply.raw).catch(() => reply.raw.destroy())
+    await forward(request.raw, reply.raw)
   })
   await app.listen({ port: Number(port), host: '127.0.0.1' })
 }

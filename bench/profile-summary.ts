@@ -67,7 +67,9 @@ function ownerOf(node: ProfileNode): string {
 const byOwner = new Map<string, number>()
 for (const node of profile.nodes) {
   const us = selfUs.get(node.id) ?? 0
-  if (us > 0) byOwner.set(ownerOf(node), (byOwner.get(ownerOf(node)) ?? 0) + us)
+  if (us === 0) continue
+  const owner = ownerOf(node)
+  byOwner.set(owner, (byOwner.get(owner) ?? 0) + us)
 }
 const busyUs = [...byOwner].reduce((sum, [owner, us]) => (owner === '(idle)' ? sum : sum + us), 0)
 const rows = [...byOwner]

@@ -43,12 +43,13 @@ const PATH = '/config'
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'))
 const children: ChildProcess[] = []
 // Each child leads its own process group, so nginx's workers and npx's grandchildren go with it.
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal)
+  } catch {}
+}
 const stopAll = () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL')
-    } catch {}
-  }
+  for (const child of children) signalGroup(child, 'SIGKILL')
 }
 process.on('exit', stopAll)
 process.on('SIGINT', () => process.exit(130))
@@ -141,13 +142,8 @@ async function stop(server: ChildProcess): Promise<void> {
   children.splice(children.indexOf(server), 1)
   if (server.exitCode !== null || server.signalCode !== null) return
   const exited = new Promise((resolve) => server.once('exit', resolve))
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-server.pid!, name)
-    } catch {}
-  }
-  signal('SIGTERM')
-  const timer = setTimeout(() => signal('SIGKILL'), 5000)
+  signalGroup(server, 'SIGTERM')
+  const timer = setTimeout(() => signalGroup(server, 'SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
 }
@@ -350,9 +346,10 @@ for (let run = 0; run < RUNS; run++) {
       durationSec: DURATION_SEC,
       serverPid: fresh?.pid ?? (benchCase.server as number),
     })
-    if (fresh !== null && !alive(fresh.pid!))
-      throw new Error(`${benchCase.name}: the server died during the run`)
-    if (fresh !== null) await stop(fresh)
+    if (fresh !== null) {
+      if (!alive(fresh.pid!)) throw new Error(`${benchCase.name}: the server died during the run`)
+      await stop(fresh)
+    }
     runs.get(benchCase.name)!.push(result)
     console.error(
       `run ${run + 1}/${RUNS} ${benchCase.name}: ${Math.round(result.requestsPerSec)} req/s, ${result.cpuUsPerRequest?.toFixed(0) ?? '–'} CPU µs/req`,
