@@ -1,10 +1,10 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
+import { ERROR_CODE_HEADER, type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
 
 /**
- * Every error response leaves through here: Flink's `{"errors": [...]}` shape plus our code, never a stack.
+ * Every error response leaves through here: Flink's `{"errors": [...]}` shape, our code in a header, never a stack.
  * Errors we did not define are logged in full and shown to the client as FG_ERR_PROXY_INTERNAL.
  */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -13,7 +13,11 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   else request.log.warn({ code: known.code, reason: reasonOf(known) }, known.message)
   // A body the client is still sending (or was told to hold back by Expect) cannot be drained safely.
   if (!request.raw.complete) reply.header('connection', 'close')
-  return reply.code(known.statusCode).type('application/json; charset=utf-8').send(errorBody(known))
+  return reply
+    .code(known.statusCode)
+    .header(ERROR_CODE_HEADER, known.code)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(known))
 }
 
 function asFlinkGuardError(error: unknown): FlinkGuardError {
@@ -51,6 +55,7 @@ export function replyToClientError(err: NodeJS.ErrnoException, socket: Duplex): 
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode]}\r\nConnection: close\r\n` +
+        `${ERROR_CODE_HEADER}: ${code}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
   }
@@ -62,6 +67,7 @@ export function replyToUnsupportedExpectation(_request: IncomingMessage, respons
   const body = JSON.stringify(errorBody(new FlinkGuardError('FG_ERR_REQUEST_EXPECTATION_FAILED')))
   response.writeHead(417, {
     connection: 'close',
+    [ERROR_CODE_HEADER]: 'FG_ERR_REQUEST_EXPECTATION_FAILED',
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   })

@@ -133,12 +133,18 @@ export class FlinkGuardError extends Error {
   }
 }
 
-/** The body of every error response: Flink's own shape, so the dashboard and CLI show it, plus our code. */
+/**
+ * The body of every error response: exactly Flink's own shape. Flink's RestClient reads a body as an error only
+ * when `errors` is its only field (RestClient#parseResponse tries ErrorResponseBody, which fails on unknown
+ * properties, and ignores the HTTP status), so a second field made a refused `flink cancel` print "Cancelled job".
+ */
 export interface ErrorBody {
   errors: string[]
-  code: ErrorCode
 }
 
+/** The machine-readable code travels in this response header, where Flink's clients do not look. */
+export const ERROR_CODE_HEADER = 'x-flink-guard-error'
+
 export function errorBody(error: FlinkGuardError): ErrorBody {
-  return { errors: [error.message], code: error.code }
+  return { errors: [error.message] }
 }

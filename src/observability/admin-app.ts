@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { replyWithError } from '../error-reply.js'
-import { ERRORS, FlinkGuardError } from '../errors.js'
+import { ERROR_CODE_HEADER, ERRORS, FlinkGuardError } from '../errors.js'
 import type { CheckResult } from './health.js'
 import type { Logger } from './logger.js'
 import type { ProxyMetrics } from './metrics.js'
@@ -40,11 +40,15 @@ export async function buildAdminApp(
     const failed = names.filter((_name, index) => !results[index]!.ok)
     if (failed.length === 0) return { status: 'ready', checks: report }
     const reasons = failed.map((name) => `${name}: ${report[name]!.reason ?? 'failed'}`)
-    return reply.code(503).send({
-      errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${reasons.join('; ')}`],
-      code: 'FG_ERR_ADMIN_NOT_READY',
-      checks: report,
-    })
+    // Not Flink's client path (probes and people read it), so the checks stay in the body beside the code.
+    return reply
+      .code(503)
+      .header(ERROR_CODE_HEADER, 'FG_ERR_ADMIN_NOT_READY')
+      .send({
+        errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${reasons.join('; ')}`],
+        code: 'FG_ERR_ADMIN_NOT_READY',
+        checks: report,
+      })
   })
 
   return app

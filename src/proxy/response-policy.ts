@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { ERROR_CODE_HEADER } from '../errors.js'
 
 export const ResponsesConfigSchema = Type.Object(
   {
@@ -59,10 +60,14 @@ export const PROXY_OWNED_RESPONSE = [
   'x-frame-options',
   'content-security-policy',
   'referrer-policy',
+  // Only the proxy may say it refused a request (src/errors.ts).
+  ERROR_CODE_HEADER,
 ]
 
 const PREFLIGHT_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE'
 const PREFLIGHT_HEADERS = 'authorization, content-type, x-request-id'
+/** What a cross-origin script may read beyond the CORS-safelisted headers: the request id and our refusal code. */
+const EXPOSED_HEADERS = `x-request-id, ${ERROR_CODE_HEADER}`
 
 /** Headers on every response of the public listener, errors included: computed once. */
 export function securityHeaders(config: ResponsesConfig, tls: boolean): Record<string, string> {
@@ -88,7 +93,11 @@ export function corsPolicy(config: ResponsesConfig['cors']): CorsPolicy {
   const allowed = new Set(config.allowedOrigins)
   const base = (origin: string | undefined): Record<string, string> => {
     if (origin === undefined || !allowed.has(origin)) return {}
-    const headers: Record<string, string> = { 'access-control-allow-origin': origin, vary: 'Origin' }
+    const headers: Record<string, string> = {
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      vary: 'Origin',
+    }
     if (config.allowCredentials) headers['access-control-allow-credentials'] = 'true'
     return headers
   }

@@ -79,7 +79,8 @@ describe('no credential', () => {
   it('is a 401 naming every scheme, in Flink error shape, and nothing reaches Flink', async () => {
     const response = await get('/overview')
     expect(response.status).toBe(401)
-    expect(response.body).toEqual({ errors: ['Authentication is required'], code: 'FG_ERR_AUTH_REQUIRED' })
+    expect(response.body).toEqual({ errors: ['Authentication is required'] })
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_REQUIRED')
     expect(response.headers['www-authenticate']).toEqual([
       'Bearer realm="flink"',
       'Basic realm="flink", charset="UTF-8"',
@@ -90,7 +91,7 @@ describe('no credential', () => {
   it('refuses a token in the query string: only the Authorization header carries one', async () => {
     const response = await get(`/overview?access_token=${await token()}`)
     expect(response.status).toBe(401)
-    expect(response.body.code).toBe('FG_ERR_AUTH_REQUIRED')
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_REQUIRED')
     expect(standin.record.count).toBe(0)
   })
 
@@ -145,7 +146,7 @@ describe('bearer tokens', () => {
   ])('refuses a token %s with 401 invalid_token, and nothing reaches Flink', async (_name, make) => {
     const response = await get('/overview', { authorization: `Bearer ${await make()}` })
     expect(response.status).toBe(401)
-    expect(response.body.code).toBe('FG_ERR_AUTH_INVALID_TOKEN')
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_INVALID_TOKEN')
     expect(response.headers['www-authenticate']).toContain('Bearer realm="flink", error="invalid_token"')
     expect(standin.record.count).toBe(0)
   })
@@ -162,7 +163,7 @@ describe('bearer tokens', () => {
       .sign(new TextEncoder().encode(JSON.stringify(key.publicJwk)))
     const response = await get('/overview', { authorization: `Bearer ${forged}` })
     expect(response.status).toBe(401)
-    expect(response.body.code).toBe('FG_ERR_AUTH_INVALID_TOKEN')
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_INVALID_TOKEN')
     expect(standin.record.count).toBe(0)
   })
 
@@ -194,7 +195,7 @@ describe('bearer tokens', () => {
       })
       const refused = await get('/overview', { authorization: `Bearer ${stranger}` })
       expect(refused.status).toBe(401)
-      expect(refused.body.code).toBe('FG_ERR_AUTH_INVALID_TOKEN')
+      expect(refused.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_INVALID_TOKEN')
       expect(standin.record.count).toBe(0)
       expect(
         (await get('/overview', { authorization: `Bearer ${await token({ sub: 'still-ok' })}` })).status,
@@ -247,7 +248,7 @@ describe('basic credentials', () => {
   ])('refuses %s with 401, and nothing reaches Flink', async (_name, header) => {
     const response = await get('/overview', { authorization: header })
     expect(response.status).toBe(401)
-    expect(response.body.code).toBe('FG_ERR_AUTH_BAD_CREDENTIALS')
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_BAD_CREDENTIALS')
     expect(response.headers['www-authenticate']).toContain('Basic realm="flink", charset="UTF-8"')
     expect(standin.record.count).toBe(0)
   })
@@ -291,7 +292,7 @@ describe('cross-site requests with credentials a browser sends by itself', () =>
       const job = standin.state.addJob('must keep running', 'RUNNING')
       const response = await cancel(job.id, olga, headers)
       expect(response.status).toBe(403)
-      expect(response.body.code).toBe('FG_ERR_AUTH_CROSS_SITE')
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_CROSS_SITE')
       expect(job.state).toBe('RUNNING')
       expect(standin.record.count).toBe(0)
     },

@@ -80,10 +80,8 @@ describe('a viewer', () => {
         ...(upload ? { body: upload.body, headers: { 'content-type': upload.contentType } } : {}),
       })
       expect(response.status, `${method} ${path}`).toBe(403)
-      expect(response.json()).toMatchObject({
-        code: 'FG_ERR_AUTHZ_PRESET_INSUFFICIENT',
-        errors: [expect.stringContaining('needs preset')],
-      })
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
+      expect(response.json()).toEqual({ errors: [expect.stringContaining('needs preset')] })
     }
     expect(standin.record.count).toBe(0)
     expect(job.state).toBe('RUNNING')
@@ -186,11 +184,11 @@ describe('hostile paths, sent raw through the proxy of a viewer', () => {
     }
     const response = await connection.readResponse()
     connection.close()
-    const body = JSON.parse(response.body) as { code: string; errors: string[] }
-    if (parserRefuses(method, target) && body.code === 'FG_ERR_REQUEST_MALFORMED') {
+    const refusal = response.headers['x-flink-guard-error']
+    if (parserRefuses(method, target) && refusal === 'FG_ERR_REQUEST_MALFORMED') {
       expect(response.status).toBe(400)
     } else {
-      expect(body.code).toBe(code)
+      expect(refusal).toBe(code)
       expect(response.status).toBe(ERRORS[code].status)
     }
     expect([400, 403]).toContain(response.status)
@@ -237,6 +235,8 @@ describe('response hardening', () => {
       await allowed.body.dump()
       expect(allowed.headers['access-control-allow-origin']).toBe('https://dash.example.com')
       expect(allowed.headers.vary).toContain('Origin')
+      // A dashboard on another origin can read why it was refused.
+      expect(allowed.headers['access-control-expose-headers']).toBe('x-request-id, x-flink-guard-error')
       const other = await request(`${cors.proxyUrl}/overview`, {
         headers: { origin: 'https://evil.example' },
       })
@@ -330,7 +330,8 @@ describe('network allowlist', () => {
     const outside = await start({ allowedNetworks: ['10.0.0.0/8', '2001:db8::/32'] })
     const refused = await request(`${outside.proxyUrl}/overview`)
     expect(refused.statusCode).toBe(403)
-    expect(await refused.body.json()).toMatchObject({ code: 'FG_ERR_AUTHZ_NETWORK_DENIED' })
+    expect(refused.headers['x-flink-guard-error']).toBe('FG_ERR_AUTHZ_NETWORK_DENIED')
+    await refused.body.dump()
     const inside = await start({ allowedNetworks: ['127.0.0.0/8'] })
     const allowed = await request(`${inside.proxyUrl}/overview`)
     await allowed.body.dump()

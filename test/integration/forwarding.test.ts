@@ -147,7 +147,7 @@ describe('forwarding to the Flink REST endpoint', () => {
     const response = await connection.readResponse()
     connection.close()
     expect(response.status).toBe(417)
-    expect(JSON.parse(response.body)).toMatchObject({ code: 'FG_ERR_REQUEST_EXPECTATION_FAILED' })
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_REQUEST_EXPECTATION_FAILED')
     expect(standin.record.count).toBe(0)
   })
 
@@ -238,7 +238,8 @@ describe('forwarding to the Flink REST endpoint', () => {
     const response = await connection.readResponse()
     connection.close()
     expect(response.status).toBe(status)
-    expect(JSON.parse(response.body)).toEqual({ errors: [expect.any(String)], code })
+    expect(JSON.parse(response.body)).toEqual({ errors: [expect.any(String)] })
+    expect(response.headers['x-flink-guard-error']).toBe(code)
     expect(standin.record.count).toBe(0)
   })
 })
@@ -259,7 +260,7 @@ describe('request body limit', () => {
     expect(response.head).not.toContain('100 Continue')
     expect(response.status).toBe(413)
     expect(response.headers.connection).toBe('close')
-    expect(JSON.parse(response.body)).toMatchObject({ code: 'FG_ERR_REQUEST_BODY_TOO_LARGE' })
+    expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_REQUEST_BODY_TOO_LARGE')
     expect(await connection.closedByPeer()).toBe(true)
     expect(standin.record.count).toBe(0)
   })
@@ -274,7 +275,8 @@ describe('request body limit', () => {
       await eventually(() => limited.logs.some((line) => line.status === 413))
     } else {
       expect(response.statusCode).toBe(413)
-      expect(await response.body.json()).toMatchObject({ code: 'FG_ERR_REQUEST_BODY_TOO_LARGE' })
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_REQUEST_BODY_TOO_LARGE')
+      await response.body.dump()
     }
     await eventually(() =>
       limited.logs.some((line) => line.msg === 'request completed' && line.status === 413),
@@ -303,9 +305,9 @@ describe('when Flink fails', () => {
       const response = await request(`${failing.proxyUrl}/overview`)
       expect(response.statusCode).toBe(502)
       expect(response.headers['content-type']).toMatch(/^application\/json/)
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
       expect(await response.body.json()).toEqual({
         errors: ['The Flink REST endpoint refused or reset the connection'],
-        code: 'FG_ERR_UPSTREAM_UNREACHABLE',
       })
     } finally {
       await failing.close(1_000)
@@ -320,7 +322,8 @@ describe('when Flink fails', () => {
     try {
       const response = await request(`${failing.proxyUrl}/overview`)
       expect(response.statusCode).toBe(502)
-      expect(await response.body.json()).toMatchObject({ code: 'FG_ERR_UPSTREAM_UNREACHABLE' })
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
+      await response.body.dump()
     } finally {
       await failing.close(1_000)
       resetting.close()
@@ -333,13 +336,38 @@ describe('when Flink fails', () => {
     try {
       const response = await request(`${slow.proxyUrl}/overview`)
       expect(response.statusCode).toBe(504)
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_TIMEOUT')
       expect(await response.body.json()).toEqual({
         errors: ['The Flink REST endpoint did not answer in time'],
-        code: 'FG_ERR_UPSTREAM_TIMEOUT',
       })
     } finally {
       standin.responseDelayMs = 0
       await slow.close(1_000)
+    }
+  })
+})
+
+describe('headers only the proxy may send', () => {
+  it("drops an X-Flink-Guard-Error that Flink (or what runs on it) sends, so no answer can pose as the proxy's refusal", async () => {
+    const posing: Server = createServer((socket) =>
+      socket.once('data', () =>
+        socket.end(
+          'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Flink-Guard-Error: FG_ERR_AUTH_REQUIRED\r\n' +
+            'Content-Length: 2\r\nConnection: close\r\n\r\n{}',
+        ),
+      ),
+    )
+    await new Promise<void>((resolve) => posing.listen(0, '127.0.0.1', resolve))
+    const { port } = posing.address() as { port: number }
+    const proxied = await startProxy(`http://127.0.0.1:${port}`)
+    try {
+      const response = await request(`${proxied.proxyUrl}/overview`)
+      expect(response.statusCode).toBe(200)
+      expect(await response.body.text()).toBe('{}')
+      expect(response.headers['x-flink-guard-error']).toBeUndefined()
+    } finally {
+      await proxied.close(1_000)
+      posing.close()
     }
   })
 })

@@ -92,6 +92,7 @@ const sessionCookie = (secret = SECRET) => new SessionCookie(sessionTokens(secre
 const cookieNamed = (response: BrowserResponse, name: string) =>
   response.setCookies.find((line) => line.startsWith(`${name}=`))
 const json = (response: BrowserResponse) => JSON.parse(response.body) as Record<string, unknown>
+const refusalOf = (response: BrowserResponse) => response.headers['x-flink-guard-error']
 /** Why the proxy refused the last login, as it logged it. */
 const lastLoginFailure = () =>
   proxy.logs.filter((line) => line.code === 'FG_ERR_AUTH_LOGIN_FAILED').at(-1)?.reason as string | undefined
@@ -208,7 +209,8 @@ describe('login', () => {
       expect(response.status, JSON.stringify(options)).toBe(401)
       expect(response.headers.location).toBeUndefined()
       expect(response.headers['content-type']).toMatch(/^application\/json/)
-      expect(json(response)).toEqual({ errors: ['Authentication is required'], code: 'FG_ERR_AUTH_REQUIRED' })
+      expect(json(response)).toEqual({ errors: ['Authentication is required'] })
+      expect(refusalOf(response)).toBe('FG_ERR_AUTH_REQUIRED')
     }
     expect(standin.record.count).toBe(0)
   })
@@ -268,7 +270,7 @@ describe('refresh', () => {
     standin.record.reset()
     const response = await xhr(browser, '/overview')
     expect(response.status).toBe(401)
-    expect(json(response).code).toBe('FG_ERR_AUTH_SESSION_INVALID')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTH_SESSION_INVALID')
     expect(cookieNamed(response, '__Host-fg_session.0')).toMatch(
       /^__Host-fg_session\.0=; Path=\/; Max-Age=0;/,
     )
@@ -311,7 +313,7 @@ describe('refresh', () => {
     await putSession(browser, { ...(await sessionOf(browser)), refreshToken: null, expiresAt: nowSec() - 1 })
     const response = await xhr(browser, '/overview')
     expect(response.status).toBe(401)
-    expect(json(response).code).toBe('FG_ERR_AUTH_SESSION_INVALID')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTH_SESSION_INVALID')
     expect(standin.record.count).toBe(0)
   })
 })
@@ -413,8 +415,12 @@ describe('refused session cookies', () => {
       dispatcher,
       headers: { cookie, accept: 'application/json', 'sec-fetch-mode': 'cors' },
     })
-    const body = await response.body.text()
-    return { status: response.statusCode, body: JSON.parse(body), setCookie: response.headers['set-cookie'] }
+    await response.body.dump()
+    return {
+      status: response.statusCode,
+      refusal: response.headers['x-flink-guard-error'],
+      setCookie: response.headers['set-cookie'],
+    }
   }
   const flip = (value: string, at: number) =>
     value.slice(0, at) + (value[at] === 'A' ? 'B' : 'A') + value.slice(at + 1)
@@ -442,7 +448,7 @@ describe('refused session cookies', () => {
   ])('refuses %s: 401, the cookie deleted, nothing forwarded', async (_name, alter) => {
     const response = await withCookie(`__Host-fg_session.0=${alter(valid.get('__Host-fg_session.0')!)}`)
     expect(response.status).toBe(401)
-    expect(response.body.code).toBe('FG_ERR_AUTH_SESSION_INVALID')
+    expect(response.refusal).toBe('FG_ERR_AUTH_SESSION_INVALID')
     expect(String(response.setCookie)).toMatch(/^__Host-fg_session\.0=; Path=\/; Max-Age=0;/)
     expect(standin.record.count).toBe(0)
   })
@@ -517,11 +523,11 @@ describe('cookie names: __Host- prefix, one copy of each', () => {
       dispatcher,
       headers: { cookie, accept: 'application/json', 'sec-fetch-mode': 'cors' },
     })
-    const text = await response.body.text()
+    await response.body.dump()
     const setCookie = response.headers['set-cookie']
     return {
       status: response.statusCode,
-      code: (JSON.parse(text) as { code?: string }).code,
+      code: response.headers['x-flink-guard-error'],
       setCookies: setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie],
     }
   }
@@ -635,7 +641,7 @@ describe('callback', () => {
     // The victim's browser is made to open the attacker's callback URL (login CSRF).
     const response = await victim.browser.send(attacker.callbackUrl, { site: 'cross-site' })
     expect(response.status).toBe(401)
-    expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toMatch(/"state"/)
     expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
     expect(cookieNamed(response, '__Host-fg_login')).toMatch(/Max-Age=0/)
@@ -648,7 +654,7 @@ describe('callback', () => {
     try {
       const response = await browser.send(callbackUrl)
       expect(response.status).toBe(401)
-      expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+      expect(refusalOf(response)).toBe('FG_ERR_AUTH_LOGIN_FAILED')
       expect(lastLoginFailure()).toMatch(/signature/i)
       expect(cookieNamed(response, '__Host-fg_session.0')).toBeUndefined()
     } finally {
@@ -669,7 +675,7 @@ describe('callback', () => {
     jar.delete('__Host-fg_login')
     const response = await browser.send(callbackUrl)
     expect(response.status).toBe(401)
-    expect(json(response).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(standin.record.count).toBe(0)
   })
 
@@ -682,7 +688,7 @@ describe('callback', () => {
     browser.cookies(publicUrl).set('__Host-fg_login', loginCookie)
     const replay = await browser.send(callbackUrl)
     expect(replay.status).toBe(401)
-    expect(json(replay).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+    expect(refusalOf(replay)).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toBe('invalid_grant')
     expect(cookieNamed(replay, '__Host-fg_session.0')).toBeUndefined()
     expect(standin.record.count).toBe(0)
@@ -725,7 +731,7 @@ describe('callback', () => {
     expect(control.status).toBe(302)
     const replayed = await run(() => client.randomNonce())
     expect(replayed.status).toBe(401)
-    expect(json(replayed).code).toBe('FG_ERR_AUTH_LOGIN_FAILED')
+    expect(refusalOf(replayed)).toBe('FG_ERR_AUTH_LOGIN_FAILED')
     expect(lastLoginFailure()).toMatch(/"nonce"/)
     expect(cookieNamed(replayed, '__Host-fg_session.0')).toBeUndefined()
     expect(standin.record.count).toBe(0)
@@ -783,7 +789,7 @@ describe('logout', () => {
       ...options,
     })
     expect(response.status).toBe(403)
-    expect(json(response).code).toBe('FG_ERR_AUTH_CROSS_SITE')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTH_CROSS_SITE')
     expect(response.setCookies).toEqual([])
     expect((await xhr(browser, '/overview')).status).toBe(200)
   })
@@ -859,7 +865,7 @@ describe('cross-site requests with a session cookie', () => {
       const job = standin.state.addJob('must survive', 'RUNNING')
       const response = await xhr(operator, `/jobs/${job.id}/yarn-cancel`, options as never)
       expect(response.status).toBe(403)
-      expect(json(response).code).toBe('FG_ERR_AUTH_CROSS_SITE')
+      expect(refusalOf(response)).toBe('FG_ERR_AUTH_CROSS_SITE')
       expect(job.state).toBe('RUNNING')
       expect(standin.record.count).toBe(0)
     },
@@ -902,7 +908,7 @@ describe('cross-site requests with a session cookie', () => {
     const job = standin.state.addJob('viewer cannot cancel', 'RUNNING')
     const response = await xhr(browser, `/jobs/${job.id}/yarn-cancel`, { site: 'same-origin' })
     expect(response.status).toBe(403)
-    expect(json(response).code).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
+    expect(refusalOf(response)).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
     expect(job.state).toBe('RUNNING')
   })
 })
@@ -925,7 +931,7 @@ describe('provider unreachable', () => {
       const browser = new BrowserClient(dispatcher)
       const page = await browser.send(`${offline.proxyUrl.replace('127.0.0.1', 'localhost')}/`)
       expect(page.status).toBe(502)
-      expect(json(page).code).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
+      expect(refusalOf(page)).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
       expect(cookieNamed(page, '__Host-fg_login')).toBeUndefined()
       expect(standin.record.count).toBe(0)
     } finally {

@@ -112,6 +112,7 @@ describe('server certificates from the seed recipes', () => {
     const withHeader = async (bytes: number) => {
       const result = await curl([
         '-s',
+        '-i',
         '-X',
         'PATCH',
         '--cacert',
@@ -120,7 +121,7 @@ describe('server certificates from the seed recipes', () => {
         `X-Big: ${'a'.repeat(bytes)}`,
         `https://localhost:${portOf(proxy)}/jobs/00000000000000000000000000000000`,
       ])
-      return (JSON.parse(result.stdout) as { code: string }).code
+      return /^x-flink-guard-error: (\S+)/im.exec(result.stdout)?.[1]
     }
     expect(await withHeader(24_000)).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
     expect(await withHeader(40_000)).toBe('FG_ERR_REQUEST_HEADERS_TOO_LARGE')

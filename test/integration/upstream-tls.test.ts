@@ -29,7 +29,12 @@ async function overviewThrough(upstream: Standin, tls: Record<string, unknown>) 
   const proxy = await startProxy(upstream.url, { upstream: { tls } })
   running.push(proxy)
   const response = await request(`${proxy.proxyUrl}/overview`)
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown>, proxy }
+  return {
+    status: response.statusCode,
+    refusal: response.headers['x-flink-guard-error'],
+    body: (await response.body.json()) as Record<string, unknown>,
+    proxy,
+  }
 }
 
 describe('TLS to Flink', () => {
@@ -52,9 +57,9 @@ describe('TLS to Flink', () => {
     ],
   ])('answers 502 FG_ERR_UPSTREAM_TLS with %s, and logs the reason', async (_name, tls) => {
     const before = flink.record.count
-    const { status, body, proxy } = await overviewThrough(flink, tls)
+    const { status, refusal, proxy } = await overviewThrough(flink, tls)
     expect(status).toBe(502)
-    expect(body.code).toBe('FG_ERR_UPSTREAM_TLS')
+    expect(refusal).toBe('FG_ERR_UPSTREAM_TLS')
     expect(flink.record.count).toBe(before)
     const line = proxy.logs.find((entry) => entry.code === 'FG_ERR_UPSTREAM_TLS')
     expect(String(line?.reason)).toMatch(/[A-Z_]{6,}: /)

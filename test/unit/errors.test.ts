@@ -27,14 +27,13 @@ describe('error registry', () => {
     }
   })
 
-  it("renders Flink's error shape plus the code, with the cause kept for the log only", () => {
+  it("renders exactly Flink's error shape (errors alone, as Flink's RestClient requires), the cause kept for the log only", () => {
     const cause = new Error('connect ECONNREFUSED 127.0.0.1:8081')
     const error = new FlinkGuardError('FG_ERR_UPSTREAM_UNREACHABLE', { cause })
     expect(error.statusCode).toBe(502)
     expect(error.cause).toBe(cause)
     expect(errorBody(error)).toEqual({
       errors: ['The Flink REST endpoint refused or reset the connection'],
-      code: 'FG_ERR_UPSTREAM_UNREACHABLE',
     })
   })
 })
