@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import type { FlinkBuild } from './flink.js'
+
+/**
+ * The real `flink` command: org.apache.flink.client.cli.CliFrontend from flink-clients, on the classpath the
+ * flink-it module resolves, with FLINK_CONF_DIR pointing at a config.yaml of the client's own (no flink-dist).
+ */
+export interface FlinkCliResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface FlinkCli {
+  readonly confDir: string
+  run(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<FlinkCliResult>
+}
+
+const CLI_TIMEOUT_MS = 120_000
+
+/** A CLI with its own config.yaml: `config` holds the client's keys (TLS, rest.retry.*). */
+export function flinkCli(build: FlinkBuild, config: Record<string, unknown> = {}): FlinkCli {
+  const confDir = mkdtempSync(join(tmpdir(), 'fg-flink-cli-'))
+  // One attempt: Flink's client retries 20 times, 3 s apart, by default (rest.retry.*).
+  writeFileSync(join(confDir, 'config.yaml'), stringify({ 'rest.retry.max-attempts': 0, ...config }))
+  return {
+    confDir,
+    run: (args, env = {}) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(
+          'java',
+          [
+            '--add-opens=java.base/java.lang=ALL-UNNAMED',
+            '--add-opens=java.base/java.util=ALL-UNNAMED',
+            '-cp',
+            `${build.classpath}:${build.jobJar}`,
+            'org.apache.flink.client.cli.CliFrontend',
+            ...args,
+          ],
+          { env: { ...process.env, FLINK_CONF_DIR: confDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (chunk) => {
+          stdout += chunk
+        })
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk
+        })
+        const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS)
+        child.once('error', reject)
+        child.once('close', (code) => {
+          clearTimeout(timer)
+          resolve({ code, stdout, stderr })
+        })
+      }),
+  }
+}
