@@ -12,6 +12,11 @@ import type { ErrorCode } from '../errors.js'
  * Trailing slash: Flink ignores slashes at both ends of a path (`PathPattern.removeSlashesAtBothEnds`), so
  * `/jobs/` is `/jobs` to Flink. We match it identically: one trailing slash is dropped from `matchPath`
  * (and forwarded as sent, which Flink routes the same way). Two or more (`/jobs//`) are an empty segment.
+ *
+ * Leading slashes: Flink's CLI with `-m https://host:8443/` (a trailing slash, as users type it) sends
+ * `//v1/jobs/overview` (RestClient joins `rest.path` "/" and "/v1/..."), and Flink's router strips the run. A
+ * leading run is therefore one slash to us too, and is forwarded as one, so Flink still receives exactly the
+ * path that was authorised. An empty segment anywhere else stays refused.
  */
 
 /** Longest raw (still percent-encoded) path accepted. Flink's longest route with real ids is ~140 bytes. */
@@ -74,7 +79,7 @@ export function canonicalize(rawTarget: string): CanonicalizeResult {
     return refuse('FG_ERR_PATH_NOT_ORIGIN_FORM', 'the request target must be a path starting with "/"')
   }
   const queryAt = rawTarget.indexOf('?')
-  const rawPath = queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt)
+  const rawPath = withOneLeadingSlash(queryAt === -1 ? rawTarget : rawTarget.slice(0, queryAt))
   const query = queryAt === -1 ? null : rawTarget.slice(queryAt + 1)
   if (rawPath.length > MAX_PATH_LENGTH_BYTES) {
     return refuse('FG_ERR_PATH_TOO_LONG', `the path is longer than ${MAX_PATH_LENGTH_BYTES} bytes`)
@@ -179,6 +184,12 @@ function refuseQuery(query: string): PathRefusal | null {
     }
   }
   return null
+}
+
+function withOneLeadingSlash(rawPath: string): string {
+  let slashes = 1
+  while (rawPath.charCodeAt(slashes) === SLASH) slashes++
+  return slashes === 1 ? rawPath : rawPath.slice(slashes - 1)
 }
 
 function isDotsOnly(path: string, start: number, end: number): boolean {

@@ -31,6 +31,10 @@ describe('canonicalize: accepted targets', () => {
     ['/v1jobs', '/v1jobs', '/v1jobs', null],
     ['/v10/jobs', '/v10/jobs', '/v10/jobs', null],
     ['/jobs/', '/jobs/', '/jobs', null],
+    // The Flink CLI with `-m https://host:8443/` sends `//v1/...`; Flink's router strips the run.
+    ['//v1/jobs/overview', '/v1/jobs/overview', '/jobs/overview', null],
+    ['///jobs/overview?x=1', '/jobs/overview', '/jobs/overview', 'x=1'],
+    ['//evil.example/jobs', '/evil.example/jobs', '/evil.example/jobs', null],
     ['/v1/jobs/', '/v1/jobs/', '/jobs', null],
     ['/jobs/overview?', '/jobs/overview', '/jobs/overview', ''],
     ['/jobs/metrics?get=a,b&agg=max', '/jobs/metrics', '/jobs/metrics', 'get=a,b&agg=max'],
@@ -89,7 +93,9 @@ describe('canonicalize: refused targets', () => {
     ['', 'FG_ERR_PATH_NOT_ORIGIN_FORM'],
     ['jobs/overview', 'FG_ERR_PATH_NOT_ORIGIN_FORM'],
     ['flink:8081', 'FG_ERR_PATH_NOT_ORIGIN_FORM'],
-    ['//evil.example/jobs', 'FG_ERR_PATH_EMPTY_SEGMENT'],
+    ['//v1/jobs//overview', 'FG_ERR_PATH_EMPTY_SEGMENT'],
+    ['///%2e%2e/cluster', 'FG_ERR_PATH_DOT_SEGMENT'],
+    ['//%2fcluster', 'FG_ERR_PATH_ENCODED_SEPARATOR'],
     ['/jobs//overview', 'FG_ERR_PATH_EMPTY_SEGMENT'],
     ['/jobs//', 'FG_ERR_PATH_EMPTY_SEGMENT'],
     ['/jobs/./overview', 'FG_ERR_PATH_DOT_SEGMENT'],
@@ -139,5 +145,12 @@ describe('canonicalize: refused targets', () => {
     expect(result).toMatchObject({ ok: false, code })
     expect(ERRORS[code as keyof typeof ERRORS].status).toBe(400)
     if (!result.ok) expect(result.reason.length).toBeGreaterThan(0)
+  })
+})
+
+describe('canonicalize: a leading run of slashes', () => {
+  it('is forwarded as one slash, so Flink receives exactly the path that was authorised', () => {
+    expect(ok('//v1/jobs/overview').forwardTarget).toBe('/v1/jobs/overview')
+    expect(ok('////jobs/overview?a=b').forwardTarget).toBe('/jobs/overview?a=b')
   })
 })
