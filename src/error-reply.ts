@@ -1,7 +1,7 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ERROR_CODE_HEADER, type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
+import { ERROR_CODE_HEADER, ERRORS, type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
 
 /**
  * Every error response leaves through here: Flink's `{"errors": [...]}` shape, our code in a header, never a stack.
@@ -13,6 +13,8 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   else request.log.warn({ code: known.code, reason: reasonOf(known) }, known.message)
   // A body the client is still sending (or was told to hold back by Expect) cannot be drained safely.
   if (!request.raw.complete) reply.header('connection', 'close')
+  const retryAfterSec = (ERRORS[known.code] as { retryAfterSec?: number }).retryAfterSec
+  if (retryAfterSec !== undefined) reply.header('retry-after', String(retryAfterSec))
   return reply
     .code(known.statusCode)
     .header(ERROR_CODE_HEADER, known.code)

@@ -12,6 +12,8 @@ interface ErrorDefinition {
   readonly status: number | null
   /** The message shown to clients (Flink's `{"errors": [...]}` shape) unless a more specific one is given. */
   readonly message: string
+  /** Sent as `Retry-After` (seconds): for refusals a client should retry as they are. */
+  readonly retryAfterSec?: number
 }
 
 export const ERRORS = {
@@ -32,14 +34,23 @@ export const ERRORS = {
   FG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   FG_ERR_REQUEST_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
 
-  // Forwarding to Flink
+  // Forwarding to Flink. Flink's RestClusterClient retries a 503 (and its own connection errors) but no other
+  // status, so the request that never reached Flink is a 503: a restarting JobManager is ridden out by the CLI
+  // and the operator as it would be without the proxy. A reset after the request was sent is a 502, never
+  // retried, since Flink may have acted on it.
+  FG_ERR_UPSTREAM_UNAVAILABLE: {
+    status: 503,
+    message: 'The Flink REST endpoint is not accepting connections; retry shortly',
+    retryAfterSec: 1,
+  },
   FG_ERR_UPSTREAM_UNREACHABLE: {
     status: 502,
-    message: 'The Flink REST endpoint refused or reset the connection',
+    message: 'The Flink REST endpoint reset or closed the connection',
   },
   FG_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'The Flink REST endpoint sent an invalid response' },
   FG_ERR_UPSTREAM_CONNECT_TIMEOUT: {
-    status: 504,
+    status: 503,
+    retryAfterSec: 1,
     message: 'The Flink REST endpoint did not accept a connection in time',
   },
   FG_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'The Flink REST endpoint did not answer in time' },

@@ -20,8 +20,9 @@ const TLS_VERIFICATION_CODES = new Set([
 ])
 
 /**
- * Maps undici's failures to the proxy's registry. A gateway must say what went wrong *upstream*:
- * refused or reset is 502, silence is 504 (reply-from answers 500 for resets; that hides the cause).
+ * Maps undici's failures to the proxy's registry. A gateway must say what went wrong *upstream*: no
+ * connection is 503 (Flink's client retries it), a reset after the request went out is 502, silence is 504
+ * (reply-from answers 500 for resets; that hides the cause).
  */
 export function upstreamError(err: unknown): FlinkGuardError {
   if (err instanceof FlinkGuardError) return err
@@ -36,12 +37,13 @@ export function upstreamError(err: unknown): FlinkGuardError {
     case 'UND_ERR_BODY_TIMEOUT':
       return new FlinkGuardError('FG_ERR_UPSTREAM_TIMEOUT', { cause: err })
     case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'EPIPE':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
+      return new FlinkGuardError('FG_ERR_UPSTREAM_UNAVAILABLE', { cause: err })
+    case 'ECONNRESET':
+    case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
       return new FlinkGuardError('FG_ERR_UPSTREAM_UNREACHABLE', { cause: err })

@@ -30,7 +30,7 @@ describe('admin listener', () => {
     expect(await response.body.json()).toEqual({ errors: ['No such admin endpoint'] })
   })
 
-  it('is ready while Flink answers, 503 with the reason once it stops, and the proxy then answers 502', async () => {
+  it('is ready while Flink answers, 503 with the reason once it stops, and the proxy then answers 503', async () => {
     const ready = await request(`${proxy.adminUrl}/readyz`)
     expect(ready.statusCode).toBe(200)
     expect(await ready.body.json()).toEqual({ status: 'ready', checks: { upstream: { ok: true } } })
@@ -50,8 +50,8 @@ describe('admin listener', () => {
     expect(body.errors[0]).toMatch(/^flink-guard is not ready: upstream: GET \/config failed: ECONNREFUSED/)
 
     const overview = await request(`${proxy.proxyUrl}/overview`)
-    expect(overview.statusCode).toBe(502)
-    expect(overview.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
+    expect(overview.statusCode).toBe(503)
+    expect(overview.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNAVAILABLE')
     expect(await overview.body.json()).toEqual({ errors: [expect.any(String)] })
   })
 })

@@ -101,7 +101,7 @@ describe('flink-guard command line', () => {
     expect(result.stderr.trim()).toBe('flink-guard: /nonexistent/flink-guard.yaml: cannot read (ENOENT)')
   })
 
-  it('standin and serve as processes: forwards, reports readiness, then 502 once Flink is gone', async () => {
+  it('standin and serve as processes: forwards, reports readiness, then 503 once Flink is gone', async () => {
     const standin = startCli(['standin', '--port', '0'])
     const [, standinUrl] = await standin.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
     const file = writeConfig(
@@ -124,8 +124,8 @@ describe('flink-guard command line', () => {
       const notReady = await request(`${urls.admin}/readyz`)
       expect(notReady.statusCode).toBe(503)
       const failed = await request(`${urls.proxy}/overview`)
-      expect(failed.statusCode).toBe(502)
-      expect(failed.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
+      expect(failed.statusCode).toBe(503)
+      expect(failed.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNAVAILABLE')
       expect(await failed.body.json()).toEqual({ errors: [expect.any(String)] })
     } finally {
       standin.child.kill('SIGKILL')

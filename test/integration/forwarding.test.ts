@@ -296,18 +296,19 @@ describe('request body limit', () => {
 })
 
 describe('when Flink fails', () => {
-  it("answers 502 in Flink's error shape when Flink refuses connections", async () => {
+  it("answers 503 with Retry-After in Flink's error shape when Flink refuses connections (Flink's client retries it)", async () => {
     const closed = await startStandin()
     const url = closed.url
     await closed.close()
     const failing = await startProxy(url)
     try {
       const response = await request(`${failing.proxyUrl}/overview`)
-      expect(response.statusCode).toBe(502)
+      expect(response.statusCode).toBe(503)
+      expect(response.headers['retry-after']).toBe('1')
       expect(response.headers['content-type']).toMatch(/^application\/json/)
-      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
+      expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNAVAILABLE')
       expect(await response.body.json()).toEqual({
-        errors: ['The Flink REST endpoint refused or reset the connection'],
+        errors: ['The Flink REST endpoint is not accepting connections; retry shortly'],
       })
     } finally {
       await failing.close(1_000)
@@ -322,6 +323,7 @@ describe('when Flink fails', () => {
     try {
       const response = await request(`${failing.proxyUrl}/overview`)
       expect(response.statusCode).toBe(502)
+      expect(response.headers['retry-after']).toBeUndefined()
       expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_UNREACHABLE')
       await response.body.dump()
     } finally {

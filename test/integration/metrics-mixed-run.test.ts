@@ -73,7 +73,7 @@ beforeAll(async () => {
   ).rejects.toThrow()
   expect(proxy.reloadTls!()).toBe(true)
   await standin.close()
-  expect(await send('GET', '/overview', alice)).toBe(502)
+  expect(await send('GET', '/overview', alice)).toBe(503)
 
   const response = await request(`${proxy.adminUrl}/metrics`)
   scrape = await response.body.text()
@@ -87,7 +87,7 @@ describe('the /metrics scrape after a mixed run', () => {
     expect(scrape).toContain('flink_guard_requests_total{route="/overview",method="GET",status="200"} 1')
     expect(scrape).toContain('flink_guard_requests_total{route="/jobs/:jobid",method="PATCH",status="403"} 1')
     expect(scrape).toContain('flink_guard_requests_total{route="/overview",method="GET",status="401"} 2')
-    expect(scrape).toContain('flink_guard_requests_total{route="/overview",method="GET",status="502"} 1')
+    expect(scrape).toContain('flink_guard_requests_total{route="/overview",method="GET",status="503"} 1')
     expect(scrape).not.toContain(jobId)
   })
 

@@ -33,7 +33,7 @@ describe('error registry', () => {
     expect(error.statusCode).toBe(502)
     expect(error.cause).toBe(cause)
     expect(errorBody(error)).toEqual({
-      errors: ['The Flink REST endpoint refused or reset the connection'],
+      errors: ['The Flink REST endpoint reset or closed the connection'],
     })
   })
 })
