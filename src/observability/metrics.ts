@@ -113,7 +113,8 @@ export class ProxyMetrics implements UpstreamObserver {
   }
 
   upstreamFailed(_request: FastifyRequest, error: FlinkGuardError): void {
-    if (error.statusCode === 502 || error.statusCode === 504) this.upstreamUp.set(0)
+    // Every FG_ERR_UPSTREAM_* failure (refused, reset, TLS, bad answer, timeouts) means Flink is not serving.
+    if (error.code.startsWith('FG_ERR_UPSTREAM_')) this.upstreamUp.set(0)
   }
 
   setUpstreamUp(up: boolean): void {
