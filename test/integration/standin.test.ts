@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { type Standin, startStandin } from '../../src/standin/server.js'
 import { eventually } from './support/eventually.js'
+import { RawConnection } from './support/raw-http.js'
 
 interface Spec {
   paths: Record<
@@ -184,6 +185,27 @@ describe('the Flink REST stand-in follows the spec', () => {
     expect(missingJob.statusCode).toBe(404)
     await missingJob.body.dump()
   })
+
+  it.each([
+    ['//v1/config', 200, 'flink-version'],
+    ['///config/', 200, 'flink-version'],
+    ['/v1//config', 404, 'Unable to load requested file /v1//config.'],
+    ['/jobs//status', 400, 'could not parse parameters'],
+    ['/v1/jobs%2Foverview', 200, 'jobs'],
+  ])(
+    'routes %s as Flink does: outer slash runs dropped, an inner // kept, decoded first',
+    async (target, status, text) => {
+      const connection = await RawConnection.open(standin.url)
+      try {
+        connection.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
+        const response = await connection.readResponse()
+        expect(response.status).toBe(status)
+        expect(response.body).toContain(text)
+      } finally {
+        connection.close()
+      }
+    },
+  )
 
   it('records the raw target byte-exact, the body hash, and a client that left early', async () => {
     const target = '/jobs/overview?x=%2F&y=a+b'
