@@ -1,69 +1,119 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
-import { parse } from 'yaml'
+import type { FlinkConf } from './flink-conf-file.js'
+
+export { type FlinkConf, readFlinkConf } from './flink-conf-file.js'
 
 /**
  * Flink's own configuration as a source of defaults (`flinkConf:`). It describes Flink, and flink-guard uses
- * it twice: to reach Flink (rest.* and security.ssl.rest.* on the upstream side) and as defaults for its own
- * listener (the same keystore, cipher suites and protocol, so clients keep the certificate they trust).
+ * it twice: to reach Flink as Flink's REST client would (rest.*, security.ssl.rest.* on the upstream side)
+ * and as defaults for its own listener, which takes the REST server's place (the same keystore, and with
+ * mutual auth the same truststore, pin, protocols and cipher suites), so clients keep what they trust.
  * Keys set in flink-guard's config always win.
  */
 
-export type FlinkConf = ReadonlyMap<string, string>
-
-const LEGACY_FILE = 'flink-conf.yaml'
-const STANDARD_FILE = 'config.yaml'
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
-
-/** Flink < 1.19's flat format: `key: value` per line, `#` starts a comment (Flink's GlobalConfiguration). */
-export function parseLegacyFlinkConf(text: string): Map<string, string> {
-  const entries = new Map<string, string>()
-  for (const line of text.split(/\r?\n/)) {
-    const content = line.split('#', 1)[0]!.trim()
-    if (content === '') continue
-    const colon = content.indexOf(': ')
-    if (colon <= 0) continue
-    entries.set(content.slice(0, colon).trim(), content.slice(colon + 2).trim())
-  }
-  return entries
+/** What Flink makes of the REST keys: each option with its fallback and deprecated keys resolved. */
+export interface FlinkRest {
+  readonly restAddress: string | null
+  readonly bindAddress: string | null
+  /** rest.bind-port as the ports RestServerEndpoint tries in order; null when Flink cannot parse it. */
+  readonly bindPorts: readonly number[] | null
+  readonly restSsl: boolean
+  readonly mutual: boolean
+  readonly keystore: string | null
+  readonly keystorePassword: string | null
+  readonly keyPassword: string | null
+  readonly truststore: string | null
+  readonly truststorePassword: string | null
+  readonly fingerprint: string | null
+  readonly protocols: readonly string[]
+  readonly ciphers: readonly string[]
+  /** Whether Flink's REST client checks the server's host name. */
+  readonly verifyHostname: boolean
+  /** Where this reading may not be the one of the Flink line in use. */
+  readonly warnings: readonly string[]
 }
 
-/** Flink 1.19+ `config.yaml`: standard YAML, nested keys flattened to Flink's dotted names, lists comma-joined. */
-export function parseStandardFlinkConf(text: string): Map<string, string> {
-  const entries = new Map<string, string>()
-  const walk = (node: unknown, prefix: string) => {
-    if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
-      for (const [key, value] of Object.entries(node)) walk(value, prefix === '' ? key : `${prefix}.${key}`)
-    } else if (prefix !== '' && node !== null && node !== undefined) {
-      entries.set(prefix, Array.isArray(node) ? node.map(String).join(',') : String(node))
+/** SecurityOptions' defaults in the released 1.20.5 and 2.3.0 (FLINK-39022 for the suites). */
+const DEFAULT_PROTOCOL = 'TLSv1.2'
+const DEFAULT_ALGORITHMS = 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'
+const DEFAULT_PORT = '8081'
+/** Ports reported by resolveFlinkRest: enough to tell one port from a range. */
+const PORTS_SHOWN = 3
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i
+const WILDCARD = /^(0\.0\.0\.0|::|\[::\])$/
+
+const isTrue = (value: string | undefined) => value?.toLowerCase() === 'true'
+
+/** The first of `keys` set, as Flink's Configuration.get walks an option's fallback and deprecated keys. */
+function first(conf: FlinkConf, ...keys: string[]): string | undefined {
+  for (const key of keys) {
+    const value = conf.entries.get(key)
+    if (value !== undefined) return value
+  }
+  return undefined
+}
+
+/** Flink's NetUtils.getPortRangeFromString: "8081", "50100-50200", "50100,50102" or a mix; null if invalid. */
+export function portRange(value: string, limit = Number.POSITIVE_INFINITY): number[] | null {
+  const ports: number[] = []
+  const number = (text: string) => (/^\+?\d+$/.test(text) && Number(text) <= 65_535 ? Number(text) : null)
+  for (const part of value.trim().split(',')) {
+    const range = part.trim()
+    const dash = range.indexOf('-')
+    const start = number(dash === -1 ? range : range.slice(0, dash))
+    const end = dash === -1 ? start : number(range.slice(dash + 1))
+    if (start === null || end === null) return null
+    for (let port = start; port <= end && ports.length < limit; port++) ports.push(port)
+  }
+  return ports
+}
+
+/** Reads the REST and SSL keys as Flink does (RestOptions, SecurityOptions, SSLUtils). */
+export function resolveFlinkRest(conf: FlinkConf): FlinkRest {
+  const warnings = [...conf.warnings]
+  const get = (...keys: string[]) => first(conf, ...keys) ?? null
+  // 1.x falls back to the deprecated security.ssl.enabled; 2.x removed it. flink-conf.yaml means 1.x.
+  const restEnabled = conf.entries.get('security.ssl.rest.enabled')
+  const sslEnabled = conf.entries.get('security.ssl.enabled')
+  if (restEnabled === undefined && sslEnabled !== undefined && !conf.legacy) {
+    warnings.push(
+      `${conf.file} sets security.ssl.enabled but not security.ssl.rest.enabled: Flink 1.x then serves REST over TLS as ${sslEnabled} says (followed here), Flink 2.x ignores it. Set security.ssl.rest.enabled.`,
+    )
+  }
+  const restSsl = isTrue(restEnabled ?? sslEnabled)
+  for (const key of ['security.ssl.protocol', 'security.ssl.algorithms']) {
+    if (conf.entries.get(key)?.startsWith('[')) {
+      warnings.push(
+        `${conf.file} gives ${key} as a YAML list: Flink reads it as the text ${conf.entries.get(key)} and splits that on commas. Write one comma-separated string.`,
+      )
     }
   }
-  walk(parse(text) ?? {}, '')
-  return entries
-}
-
-/** Reads a Flink config dir (config.yaml preferred, else flink-conf.yaml) or file. Throws with a clear message. */
-export function readFlinkConf(path: string): FlinkConf {
-  let file = path
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    file =
-      [STANDARD_FILE, LEGACY_FILE]
-        .map((name) => join(path, name))
-        .find((candidate) => existsSync(candidate)) ?? ''
-    if (file === '') throw new Error(`has neither ${STANDARD_FILE} nor ${LEGACY_FILE}`)
+  const fingerprint = get('security.ssl.rest.cert.fingerprint')
+  return {
+    restAddress: get('rest.address', 'jobmanager.rpc.address'),
+    bindAddress: get('rest.bind-address', 'web.address', 'jobmanager.web.address'),
+    bindPorts: portRange(
+      first(conf, 'rest.bind-port', 'rest.port', 'web.port', 'jobmanager.web.port') ?? DEFAULT_PORT,
+      PORTS_SHOWN,
+    ),
+    restSsl,
+    mutual: restSsl && isTrue(conf.entries.get('security.ssl.rest.authentication-enabled')),
+    keystore: get('security.ssl.rest.keystore', 'security.ssl.keystore'),
+    keystorePassword: get('security.ssl.rest.keystore-password', 'security.ssl.keystore-password'),
+    keyPassword: get('security.ssl.rest.key-password', 'security.ssl.key-password'),
+    truststore: get('security.ssl.rest.truststore', 'security.ssl.truststore'),
+    truststorePassword: get('security.ssl.rest.truststore-password', 'security.ssl.truststore-password'),
+    fingerprint,
+    // SSLUtils splits both on "," and trims nothing.
+    protocols: (get('security.ssl.protocol') ?? DEFAULT_PROTOCOL).split(','),
+    ciphers: (get('security.ssl.algorithms') ?? DEFAULT_ALGORITHMS).split(','),
+    // 1.x's REST client never checks the name; 2.x has security.ssl.rest.verify-hostname (default false),
+    // honoured from a config.yaml, which may be either line's. security.ssl.verify-hostname reaches neither.
+    verifyHostname: !conf.legacy && isTrue(conf.entries.get('security.ssl.rest.verify-hostname')),
+    warnings,
   }
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new Error(`cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-  }
-  return basename(file) === LEGACY_FILE ? parseLegacyFlinkConf(text) : parseStandardFlinkConf(text)
 }
 
 type Raw = Record<string, unknown>
-
-const isTrue = (value: string | undefined) => value?.toLowerCase() === 'true'
 
 function section(raw: Raw, key: string): Raw {
   const existing = raw[key]
@@ -73,9 +123,9 @@ function section(raw: Raw, key: string): Raw {
   return created
 }
 
-/** Sets `target[key]` from Flink's `flinkKey` unless flink-guard's config set it. */
+/** Sets `target[key]` unless flink-guard's config set it. */
 function fill(target: Raw, key: string, value: unknown): void {
-  if (target[key] === undefined && value !== undefined) target[key] = value
+  if (target[key] === undefined && value !== undefined && value !== null) target[key] = value
 }
 
 export interface FlinkConfResult {
@@ -84,62 +134,107 @@ export interface FlinkConfResult {
   readonly warnings: string[]
 }
 
-/** Merges Flink's settings into a raw flink-guard config as defaults (a new object; the input is untouched). */
-export function applyFlinkConf(input: Raw, flink: FlinkConf): FlinkConfResult {
-  const config = structuredClone(input)
-  const warnings: string[] = []
-  const get = (key: string) => flink.get(key)
-  const sslRest = isTrue(get('security.ssl.rest.enabled'))
-  const mutual = sslRest && isTrue(get('security.ssl.rest.authentication-enabled'))
+/**
+ * The pins of security.ssl.rest.cert.fingerprint as Flink's (Netty's) FingerprintTrustManagerFactory takes
+ * them: SHA-1 only, hex with any colons, split on "," with no trimming. Throws on one Flink would refuse.
+ */
+function sha1Pins(fingerprint: string): string[] {
+  return fingerprint.split(',').map((entry) => {
+    const hex = /^[0-9a-f:]+$/i.test(entry) ? entry.replace(/:/g, '') : ''
+    if (hex.length !== 40) {
+      throw new Error(
+        `sets security.ssl.rest.cert.fingerprint to "${fingerprint}": Flink refuses "${entry}" (SHA-1 in hex, colons optional, comma-separated without spaces)`,
+      )
+    }
+    return `sha1:${hex}`
+  })
+}
 
-  const bind = get('rest.bind-address')
+/** The lowest TLS version flink-guard can offer of Flink's protocol list (it has no TLS 1.0/1.1). */
+function lowestVersion(protocols: readonly string[]): 'TLSv1.2' | 'TLSv1.3' | undefined {
+  if (protocols.includes('TLSv1.2')) return 'TLSv1.2'
+  return protocols.includes('TLSv1.3') ? 'TLSv1.3' : undefined
+}
+
+/**
+ * Merges Flink's settings into a raw flink-guard config as defaults (a new object; the input is untouched).
+ * Throws, with the reason, where Flink's settings cannot be followed.
+ */
+export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
+  const config = structuredClone(input)
+  const flink = resolveFlinkRest(conf)
+  const warnings = [...flink.warnings]
+  const bind = flink.bindAddress ?? undefined
   if (bind !== undefined && !LOOPBACK.test(bind)) {
     warnings.push(
       `Flink's rest.bind-address is ${bind}, not loopback: clients can reach Flink around flink-guard. Set rest.bind-address: 127.0.0.1 (or the pod-local interface).`,
     )
   }
+  // Flink's client code reads the truststore only as a pair with its password, and only then the pin.
+  if ((flink.truststore === null) !== (flink.truststorePassword === null)) {
+    throw new Error(
+      'sets only one of security.ssl.rest.truststore and its password (or security.ssl.truststore*): Flink refuses that',
+    )
+  }
+  const trusted = flink.truststore !== null
+  const pins = trusted && flink.fingerprint !== null ? sha1Pins(flink.fingerprint) : undefined
+  if (flink.restSsl && !trusted && flink.fingerprint !== null) {
+    warnings.push(
+      'security.ssl.rest.cert.fingerprint is ignored without security.ssl.rest.truststore and its password, by Flink and by flink-guard',
+    )
+  }
 
-  // (a) Reaching Flink.
+  // (a) Reaching Flink where its REST endpoint listens, as Flink's REST client would.
   const upstream = section(config, 'upstream')
-  const host =
-    [bind, get('rest.address')].find((value) => value !== undefined && value !== '0.0.0.0') ?? '127.0.0.1'
-  const port = get('rest.port') ?? '8081'
-  fill(upstream, 'url', `${sslRest ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`)
-  if (sslRest) {
-    const tls = section(upstream, 'tls')
-    fill(tls, 'truststore', get('security.ssl.rest.truststore'))
-    fill(tls, 'truststorePassword', get('security.ssl.rest.truststore-password'))
-    const verify = get('security.ssl.verify-hostname')
-    if (verify !== undefined) fill(tls, 'verifyHostname', isTrue(verify))
-    const pin = get('security.ssl.rest.cert.fingerprint')
-    if (pin !== undefined)
-      fill(
-        tls,
-        'pinnedFingerprints',
-        pin.split(',').map((value) => value.trim()),
+  if (upstream.url === undefined) {
+    const ports = flink.bindPorts
+    if (ports === null || ports.length !== 1 || ports[0] === 0) {
+      const bindPort = first(conf, 'rest.bind-port', 'rest.port', 'web.port', 'jobmanager.web.port')
+      throw new Error(
+        `sets rest.bind-port to "${bindPort}": Flink listens on the first free port of it, which flink-guard cannot know. Set upstream.url.`,
       )
-    if (mutual) {
-      fill(tls, 'keystore', get('security.ssl.rest.keystore'))
-      fill(tls, 'keystorePassword', get('security.ssl.rest.keystore-password'))
-      fill(tls, 'keyPassword', get('security.ssl.rest.key-password'))
+    }
+    const host = [bind, flink.restAddress ?? undefined].find(
+      (value) => value !== undefined && !WILDCARD.test(value),
+    )
+    const name = host ?? '127.0.0.1'
+    upstream.url = `${flink.restSsl ? 'https' : 'http'}://${name.includes(':') ? `[${name}]` : name}:${ports[0]}`
+  }
+  if (flink.restSsl) {
+    const tls = section(upstream, 'tls')
+    if (trusted) {
+      fill(tls, 'truststore', flink.truststore)
+      fill(tls, 'truststorePassword', flink.truststorePassword)
+      fill(tls, 'pinnedFingerprints', pins)
+      // Trust anchored in Flink's own truststore and no name check, as Flink's REST client. Without a
+      // truststore flink-guard keeps checking names: then system CAs are the only anchor.
+      fill(tls, 'verifyHostname', flink.verifyHostname)
+    } else if (flink.verifyHostname) {
+      fill(tls, 'verifyHostname', true)
+    }
+    if (flink.mutual) {
+      fill(tls, 'keystore', flink.keystore)
+      fill(tls, 'keystorePassword', flink.keystorePassword)
+      fill(tls, 'keyPassword', flink.keyPassword)
     }
   }
 
-  // (b) flink-guard's own listener, so clients keep seeing the certificate they already trust.
-  if (sslRest && get('security.ssl.rest.keystore') !== undefined) {
+  // (b) flink-guard's own listener in the REST server's place, so clients keep seeing the certificate they
+  // trust. Flink's server restricts protocols and suites, and checks the pin, only with mutual auth.
+  if (flink.restSsl && flink.keystore !== null) {
     const tls = section(config, 'tls')
     if (tls.cert === undefined && tls.key === undefined) {
-      fill(tls, 'keystore', get('security.ssl.rest.keystore'))
-      fill(tls, 'keystorePassword', get('security.ssl.rest.keystore-password'))
-      fill(tls, 'keyPassword', get('security.ssl.rest.key-password'))
+      fill(tls, 'keystore', flink.keystore)
+      fill(tls, 'keystorePassword', flink.keystorePassword)
+      fill(tls, 'keyPassword', flink.keyPassword)
     }
-    fill(tls, 'ciphers', get('security.ssl.algorithms'))
-    const protocol = get('security.ssl.protocol')
-    if (protocol === 'TLSv1.2' || protocol === 'TLSv1.3') fill(tls, 'minVersion', protocol)
-    if (mutual) {
-      fill(tls, 'truststore', get('security.ssl.rest.truststore'))
-      fill(tls, 'truststorePassword', get('security.ssl.rest.truststore-password'))
+    if (flink.mutual && trusted && tls.clientAuth !== 'none') {
+      fill(tls, 'truststore', flink.truststore)
+      fill(tls, 'truststorePassword', flink.truststorePassword)
       fill(tls, 'clientAuth', 'require')
+      fill(tls, 'pinnedFingerprints', pins)
+      fill(tls, 'ciphers', flink.ciphers.join(','))
+      fill(tls, 'minVersion', lowestVersion(flink.protocols))
     }
   }
   return { config, warnings }

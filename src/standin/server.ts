@@ -64,8 +64,28 @@ const json = (status: number, value: unknown): Reply => ({
   body: Buffer.from(JSON.stringify(value)),
   type: JSON_TYPE,
 })
-const empty = (status: number): Reply => ({ status, body: Buffer.alloc(0), type: JSON_TYPE })
+const jobNotFound = (id: string) => flinkError(404, `Job ${id} not found`)
+/** Flink's shape for an exception a handler did not map: two messages, the second the server-side trace. */
+const internalError = (message: string) =>
+  flinkError(
+    500,
+    'Internal server error.',
+    `<Exception on server side:\n${message}\n\tat ...\n\nEnd of exception on server side>`,
+  )
+/** Flink's EmptyResponseBody: `{}`, never an empty body (2.x's client reads that as success). */
+const empty = (status: number): Reply => json(status, {})
 const flinkError = (status: number, ...errors: string[]): Reply => json(status, { errors })
+const JOB_ID = /^[0-9a-f]{32}$/i
+
+/**
+ * Flink's router (flink-runtime's router/ package): all leading and trailing slashes are dropped, the rest
+ * split on `/` (an inner `//` is an empty segment), after the path was percent-decoded; a route is
+ * registered with and without the `v1` version prefix; `:name` takes any one segment, the empty one too.
+ */
+function pathTokens(path: string): string[] {
+  const trimmed = path.replace(/^\/+|\/+$/g, '')
+  return trimmed === '' ? [] : trimmed.split('/')
+}
 
 /** A fake Flink JobManager REST endpoint that follows Flink's REST spec (docs/flink-rest/). Not Flink. */
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
@@ -86,19 +106,27 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   }
   const configReply = json(200, payloads.dashboardConfig())
 
-  const withJob =
-    (handler: (job: StandinJob, context: Context) => Reply): Handler =>
-    (context) => {
+  // Flink parses :jobid into a JobID before any handler runs.
+  const withJobId =
+    (handler: Handler): Handler =>
+    (context) =>
+      JOB_ID.test(context.params.jobid!)
+        ? handler(context)
+        : flinkError(
+            400,
+            `org.apache.flink.runtime.rest.handler.RestHandlerException: Bad request, could not parse parameters: Cannot resolve path parameter (jobid) from value "${context.params.jobid}".`,
+          )
+  const withJob = (handler: (job: StandinJob, context: Context) => Reply, missing = jobNotFound): Handler =>
+    withJobId((context) => {
       const job = state.jobs.get(context.params.jobid!)
-      return job === undefined
-        ? flinkError(404, `Job ${context.params.jobid} not found`)
-        : handler(job, context)
-    }
+      return job === undefined ? missing(context.params.jobid!) : handler(job, context)
+    })
   const cancel = withJob((job) => {
     state.cancel(job)
     return empty(202)
   })
-  const trigger = withJob((_job, { body }) => {
+  // A savepoint or stop is triggered for any JobID: an unknown job fails later, when the trigger is polled.
+  const trigger = withJobId(({ body }) => {
     if (body.length > 0) {
       try {
         JSON.parse(body.toString('utf8'))
@@ -116,7 +144,15 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     ['GET', '/jobs/overview', () => json(200, payloads.jobsOverview(state))],
     ['GET', '/jobs/:jobid', withJob((job) => json(200, payloads.jobDetails(job)))],
     ['PATCH', '/jobs/:jobid', cancel],
-    ['GET', '/jobs/:jobid/status', withJob((job) => json(200, { status: job.state }))],
+    [
+      'GET',
+      '/jobs/:jobid/status',
+      // Flink's JobStatusHandler lets the FlinkJobNotFoundException through as a 500.
+      withJob(
+        (job) => json(200, { status: job.state }),
+        (id) => internalError(`FlinkJobNotFoundException: Could not find Flink job (${id})`),
+      ),
+    ],
     ['GET', '/jobs/:jobid/yarn-cancel', cancel],
     ['POST', '/jobs/:jobid/savepoints', trigger],
     ['POST', '/jobs/:jobid/stop', trigger],
@@ -129,7 +165,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       ({ params }) => {
         const jar = state.jars.get(params.jarid!)
         if (jar === undefined)
-          return flinkError(400, `Jar file ${join(uploadDir, params.jarid!)} does not exist`)
+          return internalError(`Jar file ${join(uploadDir, params.jarid!)} does not exist`)
         return json(200, { jobid: state.addJob(jar.name.replace(/\.jar$/, ''), 'RUNNING').id })
       },
     ],
@@ -159,20 +195,11 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         return { status: 200, body: Buffer.from(text), type: 'text/plain; charset=UTF-8' }
       },
     ],
-    [
-      'GET',
-      '/',
-      () => ({ status: 200, body: Buffer.from(payloads.DASHBOARD_HTML), type: 'text/html; charset=UTF-8' }),
-    ],
-    [
-      'GET',
-      '/index.html',
-      () => ({ status: 200, body: Buffer.from(payloads.DASHBOARD_HTML), type: 'text/html; charset=UTF-8' }),
-    ],
   ]
   const table = routes.map(([method, pattern, handler]) => ({
     method,
-    segments: pattern.split('/').slice(1),
+    pattern,
+    segments: pathTokens(pattern),
     handler,
   }))
 
@@ -192,29 +219,35 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     return json(200, { filename: outcome.upload.serverPath, status: 'success' })
   }
 
+  /** A route of `method` for the decoded path, as Flink's Router finds one; HEAD never has one. */
   function route(
     method: string,
     path: string,
-  ): { handler: Handler; params: Record<string, string> } | 'wrong-method' | null {
-    const segments = path.split('/').slice(1)
-    let pathKnown = false
-    for (const candidate of table) {
-      if (candidate.segments.length !== segments.length) continue
-      const params: Record<string, string> = {}
-      const fits = candidate.segments.every((part, i) => {
-        if (part.startsWith(':')) {
-          params[part.slice(1)] = decodeURIComponent(segments[i]!)
-          return segments[i] !== ''
-        }
-        return part === segments[i]
-      })
-      if (!fits) continue
-      if (candidate.method === method || (method === 'HEAD' && candidate.method === 'GET')) {
-        return { handler: candidate.handler, params }
+  ): { handler: Handler; params: Record<string, string>; pattern: string } | null {
+    const tokens = pathTokens(path)
+    const variants = tokens[0] === 'v1' ? [tokens, tokens.slice(1)] : [tokens]
+    for (const segments of variants) {
+      for (const candidate of table) {
+        if (candidate.method !== method || candidate.segments.length !== segments.length) continue
+        const params: Record<string, string> = {}
+        // Router.decodePathTokens decodes each segment once more.
+        const fits = candidate.segments.every((part, i) => {
+          if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(segments[i]!)
+          return part.startsWith(':') || part === segments[i]
+        })
+        if (fits) return { handler: candidate.handler, params, pattern: candidate.pattern }
       }
-      pathKnown = true
     }
-    return pathKnown ? 'wrong-method' : null
+    return null
+  }
+
+  /** Every GET without a route reaches the dashboard's StaticFileServerHandler (`/:*`). */
+  function staticFile(path: string): Reply {
+    const file = path.endsWith('/') ? `${path}index.html` : path
+    if (file === '/index.html') {
+      return { status: 200, body: Buffer.from(payloads.DASHBOARD_HTML), type: 'text/html' }
+    }
+    return flinkError(404, `Unable to load requested file ${file}.`)
   }
 
   const holder = { responseDelayMs: 0 }
@@ -236,18 +269,19 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     })
 
     const queryStart = url.indexOf('?')
-    const rawPath = queryStart === -1 ? url : url.slice(0, queryStart)
-    // Flink serves every route with and without a version prefix.
-    const path = rawPath === '/v1' ? '/' : rawPath.startsWith('/v1/') ? rawPath.slice(3) : rawPath
+    let path: string
     let found: ReturnType<typeof route>
     try {
+      // Netty's QueryStringDecoder decodes the path before routing (a `+` stays a `+` there).
+      path = decodeURIComponent(queryStart === -1 ? url : url.slice(0, queryStart))
       found = route(method, path)
     } catch {
-      found = null // undecodable parameter
+      path = url
+      found = null // undecodable
     }
 
     let reply: Reply
-    if (found !== null && found !== 'wrong-method' && path === '/jars/upload' && method === 'POST') {
+    if (found?.pattern === '/jars/upload') {
       meterBody(request, entry)
       reply = await Promise.resolve(
         found.handler({ params: found.params, body: Buffer.alloc(0), request }),
@@ -262,10 +296,11 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
           ),
           close: true,
         }
+      } else if (found === null && method === 'GET') {
+        reply = staticFile(path)
       } else if (found === null) {
-        reply = flinkError(404, `Not found: ${rawPath}`)
-      } else if (found === 'wrong-method') {
-        reply = flinkError(405, `Request method ${method} is not allowed for ${rawPath}.`)
+        // RouterHandler.respondNotFound: no 405, the raw URI with its query, also for HEAD.
+        reply = flinkError(404, `Not found: ${url}`)
       } else {
         reply = await found.handler({ params: found.params, body, request })
       }
@@ -279,7 +314,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       'access-control-allow-origin': '*',
       ...(reply.close ? { connection: 'close' } : {}),
     })
-    response.end(reply.body)
+    // A HEAD answer carries the length of the body it leaves out, as Netty's codec does.
+    response.end(method === 'HEAD' ? undefined : reply.body)
   }
 
   const listener = (request: IncomingMessage, response: ServerResponse) => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { type Standin, startStandin } from '../../src/standin/server.js'
 import { eventually } from './support/eventually.js'
+import { RawConnection } from './support/raw-http.js'
 
 interface Spec {
   paths: Record<
@@ -75,7 +76,7 @@ describe('the Flink REST stand-in follows the spec', () => {
     expect(validate(body), JSON.stringify(validate.errors)).toBe(true)
   })
 
-  it('cancels a job by PATCH and by the mutating GET yarn-cancel (202, empty body)', async () => {
+  it("cancels a job by PATCH and by the mutating GET yarn-cancel (202, Flink's empty body {})", async () => {
     for (const [method, suffix] of [
       ['PATCH', ''],
       ['GET', '/yarn-cancel'],
@@ -83,7 +84,7 @@ describe('the Flink REST stand-in follows the spec', () => {
       const job = runningJob()
       const response = await request(`${standin.url}/jobs/${job.id}${suffix}`, { method })
       expect(response.statusCode).toBe(202)
-      expect(await response.body.text()).toBe('')
+      expect(await response.body.text()).toBe('{}')
       expect(standin.jobs.get(job.id)?.state).toBe('CANCELED')
     }
   })
@@ -166,16 +167,45 @@ describe('the Flink REST stand-in follows the spec', () => {
     const versioned = await request(`${standin.url}/v1/overview`)
     expect(versioned.statusCode).toBe(200)
     expect(await versioned.body.json()).toHaveProperty('flink-version')
+    // An unknown GET goes to the dashboard's static file handler; any other method gets the router's 404.
     const unknown = await request(`${standin.url}/nope`)
     expect(unknown.statusCode).toBe(404)
-    expect(await unknown.body.json()).toEqual({ errors: ['Not found: /nope'] })
+    expect(await unknown.body.json()).toEqual({ errors: ['Unable to load requested file /nope.'] })
+    const unknownPost = await request(`${standin.url}/nope?a=b`, { method: 'POST' })
+    expect(await unknownPost.body.json()).toEqual({ errors: ['Not found: /nope?a=b'] })
+    // Flink has no 405: a wrong method, and every HEAD, is the router's 404.
     const wrongMethod = await request(`${standin.url}/overview`, { method: 'DELETE' })
-    expect(wrongMethod.statusCode).toBe(405)
-    await wrongMethod.body.dump()
+    expect(wrongMethod.statusCode).toBe(404)
+    expect(await wrongMethod.body.json()).toEqual({ errors: ['Not found: /overview'] })
+    const head = await request(`${standin.url}/v1/config`, { method: 'HEAD' })
+    expect(head.statusCode).toBe(404)
+    expect(head.headers['content-length']).toBe(String('{"errors":["Not found: /v1/config"]}'.length))
+    await head.body.dump()
     const missingJob = await request(`${standin.url}/jobs/${'0'.repeat(32)}`)
     expect(missingJob.statusCode).toBe(404)
     await missingJob.body.dump()
   })
+
+  it.each([
+    ['//v1/config', 200, 'flink-version'],
+    ['///config/', 200, 'flink-version'],
+    ['/v1//config', 404, 'Unable to load requested file /v1//config.'],
+    ['/jobs//status', 400, 'could not parse parameters'],
+    ['/v1/jobs%2Foverview', 200, 'jobs'],
+  ])(
+    'routes %s as Flink does: outer slash runs dropped, an inner // kept, decoded first',
+    async (target, status, text) => {
+      const connection = await RawConnection.open(standin.url)
+      try {
+        connection.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
+        const response = await connection.readResponse()
+        expect(response.status).toBe(status)
+        expect(response.body).toContain(text)
+      } finally {
+        connection.close()
+      }
+    },
+  )
 
   it('records the raw target byte-exact, the body hash, and a client that left early', async () => {
     const target = '/jobs/overview?x=%2F&y=a+b'

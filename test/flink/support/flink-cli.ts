@@ -27,6 +27,11 @@ export function flinkCli(build: FlinkBuild, config: Record<string, unknown> = {}
   const confDir = mkdtempSync(join(tmpdir(), 'fg-flink-cli-'))
   // One attempt: Flink's client retries 20 times, 3 s apart, by default (rest.retry.*).
   writeFileSync(join(confDir, 'config.yaml'), stringify({ 'rest.retry.max-attempts': 0, ...config }))
+  return flinkCliIn(build, confDir)
+}
+
+/** A CLI reading an existing conf directory, e.g. the cluster's own (as a CLI on the JobManager's host). */
+export function flinkCliIn(build: FlinkBuild, confDir: string): FlinkCli {
   return {
     confDir,
     run: (args, env = {}) =>

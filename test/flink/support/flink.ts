@@ -94,11 +94,17 @@ export interface FlinkClusterOptions {
   readonly slots?: number
   /** Start no TaskManager (for tests that only need the JobManager's REST endpoint). */
   readonly taskManager?: boolean
+  /** The file the config goes to: config.yaml, or flink-conf.yaml in 1.x's flat `key: value` format. */
+  readonly file?: 'config.yaml' | 'flink-conf.yaml'
+  /** More files for the conf directory, by name (e.g. a config.yaml beside flink-conf.yaml). */
+  readonly files?: Readonly<Record<string, string>>
+  /** The client certificate (PEM) the readiness check presents when Flink demands one. */
+  readonly clientCert?: { readonly cert: string; readonly key: string }
 }
 
 export interface FlinkCluster {
   readonly build: FlinkBuild
-  /** http(s)://127.0.0.1:<rest.port> */
+  /** http(s)://127.0.0.1:<port>, the port from the JobManager's own "Rest endpoint listening at" line. */
   readonly restUrl: string
   readonly restPort: number
   /** The directory holding config.yaml (FLINK_CONF_DIR for the CLI). */
@@ -151,7 +157,18 @@ export async function startFlinkCluster(options: FlinkClusterOptions = {}): Prom
     'rest.retry.max-attempts': 0,
     ...options.config,
   }
-  writeFileSync(join(confDir, 'config.yaml'), stringify(config))
+  // undefined drops one of the defaults above (e.g. rest.bind-address, to test its fallback keys).
+  const file = options.file ?? 'config.yaml'
+  writeFileSync(
+    join(confDir, file),
+    file === 'config.yaml'
+      ? stringify(config)
+      : Object.entries(config)
+          .filter(([, value]) => value !== undefined)
+          .map(([key, value]) => `${key}: ${value}\n`)
+          .join(''),
+  )
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(confDir, name), text)
   const started = Date.now()
   const jobManager = startJvm(
     build,
@@ -165,11 +182,10 @@ export async function startFlinkCluster(options: FlinkClusterOptions = {}): Prom
     options.taskManager === false
       ? null
       : startJvm(build, 'TM', 'org.apache.flink.runtime.taskexecutor.TaskManagerRunner', confDir, logDir)
-  const restUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${restPort}`
   const cluster: FlinkCluster = {
     build,
-    restUrl,
-    restPort,
+    restUrl: '',
+    restPort: 0,
     confDir,
     workDir,
     savepointDir,
@@ -185,12 +201,34 @@ export async function startFlinkCluster(options: FlinkClusterOptions = {}): Prom
     },
   }
   try {
-    await waitUntilReady(cluster, taskManager === null ? 0 : 1, jobManagerExited, logDir)
+    const listening = await listeningPort(join(logDir, 'flink-jobmanager.log'), jobManagerExited)
+    const ready = {
+      ...cluster,
+      restPort: listening,
+      restUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${listening}`,
+    }
+    await waitUntilReady(ready, taskManager === null ? 0 : 1, jobManagerExited, logDir, options.clientCert)
+    return { ...ready, startupMs: Date.now() - started }
   } catch (err) {
     await cluster.stop()
     throw err
   }
-  return { ...cluster, startupMs: Date.now() - started }
+}
+
+/** The port in RestServerEndpoint's "Rest endpoint listening at <host>:<port>" line: where Flink really listens. */
+async function listeningPort(log: string, exited: Promise<number | null>): Promise<number> {
+  let gone = false
+  void exited.then(() => {
+    gone = true
+  })
+  const deadline = Date.now() + START_TIMEOUT_MS
+  while (Date.now() < deadline && !gone) {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : ''
+    const port = /Rest endpoint listening at [^\s]+:(\d+)/.exec(text)?.[1]
+    if (port !== undefined) return Number(port)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error(`the JobManager never said where its REST endpoint listens; see ${log}`)
 }
 
 const running = new Set<ChildProcess>()
@@ -279,6 +317,7 @@ async function waitUntilReady(
   taskManagers: number,
   exited: Promise<number | null>,
   logDir: string,
+  clientCert: FlinkClusterOptions['clientCert'],
 ): Promise<void> {
   let gone: number | null | undefined
   void exited.then((code) => {
@@ -287,18 +326,21 @@ async function waitUntilReady(
   const deadline = Date.now() + START_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (gone !== undefined) throw new Error(`the JobManager exited (${gone}) while starting; see ${logDir}`)
-    const overview = await overviewOf(cluster.restUrl).catch(() => null)
+    const overview = await overviewOf(cluster.restUrl, clientCert).catch(() => null)
     if (overview !== null && overview.taskmanagers >= taskManagers) return
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   throw new Error(`Flink did not become ready within ${START_TIMEOUT_MS} ms; see ${logDir}`)
 }
 
-async function overviewOf(restUrl: string): Promise<{ taskmanagers: number }> {
+async function overviewOf(
+  restUrl: string,
+  clientCert: FlinkClusterOptions['clientCert'],
+): Promise<{ taskmanagers: number }> {
   // Readiness only: over TLS the harness talks to the same port with verification off, since the test's own
   // client trusts Flink's CA explicitly where it matters.
   const { request, Agent } = await import('undici')
-  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } })
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false, ...clientCert } })
   try {
     const response = await request(`${restUrl}/overview`, { dispatcher })
     if (response.statusCode !== 200) {
