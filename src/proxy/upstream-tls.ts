@@ -48,8 +48,15 @@ export function upstreamConnector(tls: UpstreamTlsConfig, timeoutMs: number): bu
   if (tls.servername !== undefined) options.servername = tls.servername
   // Flink's security.ssl.verify-hostname: false keeps the CA check and drops only the name check.
   if (!tls.verifyHostname) options.checkServerIdentity = () => undefined
-  const connect = buildConnector({ ...options, timeout: timeoutMs })
   const pins = pinsOf(tls.pinnedFingerprints)
+  // A resumed TLS 1.2 session shows no peer certificate (getPeerCertificate() has no fingerprint), so with
+  // pins every connection is a full handshake: the pin is checked on each one. Flink with mutual auth
+  // speaks TLS 1.2 only, so this is the sidecar's everyday case.
+  const connect = buildConnector({
+    ...options,
+    timeout: timeoutMs,
+    ...(pins === null ? {} : { maxCachedSessions: 0 }),
+  })
   if (pins === null) return connect
   return (connectOptions, callback) => {
     connect(connectOptions, (err, socket) => {

@@ -46,7 +46,9 @@ export class PinSet {
   }
 
   /** `fingerprint` and `fingerprint256` as Node's getPeerCertificate() or X509Certificate give them. */
-  matches(certificate: { fingerprint: string; fingerprint256: string }): boolean {
+  matches(certificate: { fingerprint?: string; fingerprint256?: string }): boolean {
+    // No certificate to look at (a resumed session, an anonymous peer) is never a match.
+    if (certificate.fingerprint === undefined || certificate.fingerprint256 === undefined) return false
     return this.sha1.has(plain(certificate.fingerprint)) || this.sha256.has(plain(certificate.fingerprint256))
   }
 }

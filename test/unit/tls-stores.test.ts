@@ -75,6 +75,12 @@ describe('fingerprints', () => {
     expect(pins.matches({ fingerprint: sha1, fingerprint256: '00' })).toBe(true)
     expect(pins.matches({ fingerprint: sha1.replace('8A', '8B'), fingerprint256: '00' })).toBe(false)
   })
+
+  it('never matches a peer that shows no certificate (a resumed TLS 1.2 session), and does not throw', () => {
+    const pins = new PinSet([parsePin(sha1) as never])
+    expect(pins.matches({})).toBe(false)
+    expect(pins.matches({ fingerprint256: '00' })).toBe(false)
+  })
 })
 
 describe('cipher names', () => {
