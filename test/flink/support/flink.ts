@@ -1,8 +1,18 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Agent, request } from 'undici'
 import { stringify } from 'yaml'
 import { freePort } from '../../integration/support/free-port.js'
 
@@ -78,13 +88,7 @@ function isFresh(jar: string, classpathFile: string): boolean {
 function newestMtime(path: string): number {
   const stat = statSync(path)
   if (!stat.isDirectory()) return stat.mtimeMs
-  return Math.max(
-    stat.mtimeMs,
-    ...spawnSync('ls', [path], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter(Boolean)
-      .map((name) => newestMtime(join(path, name))),
-  )
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))))
 }
 
 export interface FlinkClusterOptions {
@@ -339,7 +343,6 @@ async function overviewOf(
 ): Promise<{ taskmanagers: number }> {
   // Readiness only: over TLS the harness talks to the same port with verification off, since the test's own
   // client trusts Flink's CA explicitly where it matters.
-  const { request, Agent } = await import('undici')
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false, ...clientCert } })
   try {
     const response = await request(`${restUrl}/overview`, { dispatcher })
