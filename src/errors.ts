@@ -58,6 +58,10 @@ export const ERRORS = {
     status: 502,
     message: "The Flink REST endpoint's certificate was not trusted (CA, host name or pinned fingerprint)",
   },
+  FG_ERR_UPSTREAM_CLIENT_CERT: {
+    status: 502,
+    message: "The Flink REST endpoint refused flink-guard's client certificate (upstream.tls.keystore)",
+  },
 
   // Admin listener
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },

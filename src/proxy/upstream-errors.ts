@@ -14,9 +14,23 @@ const TLS_VERIFICATION_CODES = new Set([
   'CERT_NOT_YET_VALID',
   'CERT_UNTRUSTED',
   'CERT_SIGNATURE_FAILURE',
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
   'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
   'ERR_SSL_WRONG_VERSION_NUMBER',
+])
+
+/**
+ * TLS alerts Flink sends when it rejects the proxy's client certificate (security.ssl.rest.authentication-enabled):
+ * a server only ever judges the client's certificate, so these never mean Flink's own is at fault. Real Flink
+ * (1.20, 2.3) answers an unpinned certificate with certificate_unknown (46).
+ */
+const CLIENT_CERT_REFUSED_CODES = new Set([
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
 ])
 
 /**
@@ -29,6 +43,9 @@ export function upstreamError(err: unknown): FlinkGuardError {
   const code = (err as { code?: string } | null)?.code
   if (code !== undefined && TLS_VERIFICATION_CODES.has(code)) {
     return new FlinkGuardError('FG_ERR_UPSTREAM_TLS', { cause: err })
+  }
+  if (code !== undefined && CLIENT_CERT_REFUSED_CODES.has(code)) {
+    return new FlinkGuardError('FG_ERR_UPSTREAM_CLIENT_CERT', { cause: err })
   }
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
