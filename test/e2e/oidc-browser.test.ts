@@ -1,4 +1,3 @@
-import { createHash, X509Certificate } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +8,7 @@ import { freePort } from '../integration/support/free-port.js'
 import { type DevProvider, startDevProvider } from '../integration/support/oidc-provider.js'
 import { startProxy, type TestProxy } from '../integration/support/proxy.js'
 import { fixture, readFixture } from '../integration/support/tls-client.js'
+import { chromiumOptions, SCREENSHOTS, signInThroughProvider } from './support/chromium.js'
 
 /**
  * The OIDC login in a real browser: Debian's Chromium driven by playwright-core opens the proxy, is sent to
@@ -19,8 +19,6 @@ import { fixture, readFixture } from '../integration/support/tls-client.js'
  * and Chromium is told to trust exactly that key (--ignore-certificate-errors-spki-list), not to ignore errors.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SCREENSHOTS = join(import.meta.dirname, 'screenshots')
 const CLIENT_ID = 'flink-guard-e2e'
 const CLIENT_SECRET = 'client-secret-of-the-e2e-provider'
 
@@ -30,13 +28,6 @@ let proxy: TestProxy
 let context: BrowserContext
 let userDataDir: string
 let publicUrl: string
-
-/** Chromium's pin format: base64 of the SHA-256 of the leaf's SubjectPublicKeyInfo (DER). */
-function spkiHash(pem: string): string {
-  const certificate = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(pem)![0]
-  const spki = new X509Certificate(certificate).publicKey.export({ type: 'spki', format: 'der' })
-  return createHash('sha256').update(spki).digest('base64')
-}
 
 beforeAll(async () => {
   standin = await startStandin()
@@ -64,21 +55,7 @@ beforeAll(async () => {
     authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
   })
   userDataDir = mkdtempSync(join(tmpdir(), 'fg-chromium-'))
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${spkiHash(leaf.toString('utf8'))}`,
-    ],
-  })
+  context = await chromium.launchPersistentContext(userDataDir, chromiumOptions(leaf.toString('utf8')))
 })
 
 afterAll(async () => {
@@ -94,17 +71,7 @@ it('logs in through the provider and shows the dashboard through the proxy, with
   const flinkRequests: string[] = []
   page.on('request', (request) => flinkRequests.push(request.url()))
 
-  await page.goto(`${publicUrl}/`)
-  // The provider's development login page (any login name and password).
-  expect(new URL(page.url()).origin).toBe(idp.issuer)
-  await page.fill('input[name="login"]', 'alice')
-  await page.fill('input[name="password"]', 'any password')
-  await Promise.all([
-    page.waitForURL((url) => url.pathname.startsWith('/interaction/')),
-    page.click('button[type="submit"]'),
-  ])
-  // The consent page, then back through the callback to the dashboard.
-  await Promise.all([page.waitForURL(`${publicUrl}/`), page.click('button[type="submit"]')])
+  await signInThroughProvider(page, publicUrl, idp.issuer, 'alice')
 
   await expect.poll(() => page.textContent('#overview'), { timeout: 10_000 }).toContain('"flink-version"')
   expect(await page.title()).toBe('Apache Flink Web Dashboard')
