@@ -4,11 +4,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { jobState, type RunningJob, runEndlessJob, waitForJobState } from '../flink/support/endless-job.js'
 import { type FlinkCluster, startFlinkCluster } from '../flink/support/flink.js'
-import { freePort } from '../integration/support/free-port.js'
-import { type DevProvider, startDevProvider } from '../integration/support/oidc-provider.js'
-import { startProxy, type TestProxy } from '../integration/support/proxy.js'
-import { fixture, readFixture } from '../integration/support/tls-client.js'
 import { launchChromium, SCREENSHOTS, signInThroughProvider } from './support/chromium.js'
+import { type OidcProxy, startOidcProxy } from './support/oidc-proxy.js'
 
 /**
  * The real Flink dashboard (flink-runtime-web 1.20.5, the LTS) through flink-guard, in Chromium, after an
@@ -18,8 +15,6 @@ import { launchChromium, SCREENSHOTS, signInThroughProvider } from './support/ch
  * (it polls overview and applications/overview, not jobs/overview), so its pages need their own test.
  */
 
-const CLIENT_ID = 'flink-guard-e2e-dashboard'
-const CLIENT_SECRET = 'client-secret-of-the-e2e-dashboard-provider'
 const JOB_NAME = 'endless-behind-flink-guard'
 /** Committed screenshots, shown by README.md. */
 const DOC_SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots')
@@ -36,46 +31,23 @@ const VIEWER_CANCEL_REFUSAL =
 
 let cluster: FlinkCluster
 let job: RunningJob
-let idp: DevProvider
-let proxy: TestProxy
+let guard: OidcProxy
 let browser: Browser
 let publicUrl: string
 
 beforeAll(async () => {
   cluster = await startFlinkCluster({ version: FLINK_LINE })
   job = await runEndlessJob(cluster, JOB_NAME)
-  const port = await freePort()
-  publicUrl = `https://localhost:${port}`
-  const leaf = readFixture('rest.signed.pem')
-  idp = await startDevProvider({
-    tls: { key: leaf, cert: leaf },
-    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl }],
-  })
-  proxy = await startProxy(cluster.restUrl, {
-    listen: { host: '127.0.0.1', port },
-    tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
-    auth: {
-      oidc: {
-        issuer: idp.issuer,
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        publicUrl,
-        cookieSecret: 'e2e-dashboard-cookie-secret-0123456789abcdef0123',
-        caFile: fixture('ca.pem'),
-        scopes: ['openid', 'profile', 'email', 'groups'],
-      },
-    },
-    authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
-  })
-  browser = await launchChromium(leaf.toString('utf8'))
+  guard = await startOidcProxy(cluster.restUrl, 'flink-guard-e2e-dashboard')
+  publicUrl = guard.publicUrl
+  browser = await launchChromium(guard.leafPem)
   mkdirSync(SCREENSHOTS, { recursive: true })
   mkdirSync(DOC_SCREENSHOTS, { recursive: true })
 }, SETUP_TIMEOUT_MS)
 
 afterAll(async () => {
   await browser?.close()
-  await proxy?.close(1_000)
-  await idp?.close()
+  await guard?.close()
   await cluster?.stop()
 })
 
@@ -94,7 +66,7 @@ async function openDashboardAs(login: string): Promise<DashboardSession> {
   page.on('request', (request) => {
     if (['xhr', 'fetch'].includes(request.resourceType())) api.push(request.url())
   })
-  await signInThroughProvider(page, publicUrl, idp.issuer, login)
+  await signInThroughProvider(page, publicUrl, guard.idp.issuer, login)
   await expect
     .poll(() => api.filter((url) => url === `${publicUrl}/jobs/overview`).length, { timeout: UI_TIMEOUT_MS })
     .toBeGreaterThanOrEqual(2)

@@ -4,11 +4,8 @@ import { join } from 'node:path'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { freePort } from '../integration/support/free-port.js'
-import { type DevProvider, startDevProvider } from '../integration/support/oidc-provider.js'
-import { startProxy, type TestProxy } from '../integration/support/proxy.js'
-import { fixture, readFixture } from '../integration/support/tls-client.js'
 import { chromiumOptions, SCREENSHOTS, signInThroughProvider } from './support/chromium.js'
+import { type OidcProxy, startOidcProxy } from './support/oidc-proxy.js'
 
 /**
  * The OIDC login in a real browser: Debian's Chromium driven by playwright-core opens the proxy, is sent to
@@ -19,50 +16,26 @@ import { chromiumOptions, SCREENSHOTS, signInThroughProvider } from './support/c
  * and Chromium is told to trust exactly that key (--ignore-certificate-errors-spki-list), not to ignore errors.
  */
 
-const CLIENT_ID = 'flink-guard-e2e'
-const CLIENT_SECRET = 'client-secret-of-the-e2e-provider'
-
 let standin: Standin
-let idp: DevProvider
-let proxy: TestProxy
+let guard: OidcProxy
 let context: BrowserContext
 let userDataDir: string
 let publicUrl: string
+let issuer: string
 
 beforeAll(async () => {
   standin = await startStandin()
-  const port = await freePort()
-  publicUrl = `https://localhost:${port}`
-  const leaf = readFixture('rest.signed.pem')
-  idp = await startDevProvider({
-    tls: { key: leaf, cert: leaf },
-    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl }],
-  })
-  proxy = await startProxy(standin.url, {
-    listen: { host: '127.0.0.1', port },
-    tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
-    auth: {
-      oidc: {
-        issuer: idp.issuer,
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        publicUrl,
-        cookieSecret: 'e2e-cookie-secret-0123456789abcdef0123456789',
-        caFile: fixture('ca.pem'),
-        scopes: ['openid', 'profile', 'email', 'groups'],
-      },
-    },
-    authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
-  })
+  guard = await startOidcProxy(standin.url, 'flink-guard-e2e')
+  publicUrl = guard.publicUrl
+  issuer = guard.idp.issuer
   userDataDir = mkdtempSync(join(tmpdir(), 'fg-chromium-'))
-  context = await chromium.launchPersistentContext(userDataDir, chromiumOptions(leaf.toString('utf8')))
+  context = await chromium.launchPersistentContext(userDataDir, chromiumOptions(guard.leafPem))
 })
 
 afterAll(async () => {
   await context?.close()
   if (userDataDir !== undefined) rmSync(userDataDir, { recursive: true, force: true })
-  await proxy?.close(1_000)
-  await idp?.close()
+  await guard?.close()
   await standin?.close()
 })
 
@@ -71,7 +44,7 @@ it('logs in through the provider and shows the dashboard through the proxy, with
   const flinkRequests: string[] = []
   page.on('request', (request) => flinkRequests.push(request.url()))
 
-  await signInThroughProvider(page, publicUrl, idp.issuer, 'alice')
+  await signInThroughProvider(page, publicUrl, issuer, 'alice')
 
   await expect.poll(() => page.textContent('#overview'), { timeout: 10_000 }).toContain('"flink-version"')
   expect(await page.title()).toBe('Apache Flink Web Dashboard')
@@ -103,12 +76,9 @@ it('signs out through the sign-out page: a GET only shows it, its form POST ends
   expect(shown?.status()).toBe(200)
   // Opening the page changed nothing.
   expect((await context.cookies(publicUrl)).map((cookie) => cookie.name)).toContain('__Host-fg_session.0')
-  await Promise.all([
-    page.waitForURL((url) => url.origin === idp.issuer),
-    page.click('button[type="submit"]'),
-  ])
+  await Promise.all([page.waitForURL((url) => url.origin === issuer), page.click('button[type="submit"]')])
   expect((await context.cookies(publicUrl)).map((cookie) => cookie.name)).not.toContain('__Host-fg_session.0')
   // The dashboard now sends the browser to log in again.
   await page.goto(`${publicUrl}/`)
-  expect(new URL(page.url()).origin).toBe(idp.issuer)
+  expect(new URL(page.url()).origin).toBe(issuer)
 })
