@@ -16,7 +16,12 @@ import { validateConfig } from '../src/config/load.js'
 import { createLogger } from '../src/observability/logger.js'
 import { type RunningServer, startServer } from '../src/server.js'
 import { runEndlessJob } from '../test/flink/support/endless-job.js'
-import { FLINK_VERSION, type FlinkCluster, startFlinkCluster } from '../test/flink/support/flink.js'
+import {
+  FLINK_VERSION,
+  type FlinkBuild,
+  type FlinkCluster,
+  startFlinkCluster,
+} from '../test/flink/support/flink.js'
 import { cliJavaArgs } from '../test/flink/support/flink-cli.js'
 
 const PROXY_PORT = Number(process.env.FG_DEMO_PORT ?? 8443)
@@ -54,7 +59,7 @@ const { config } = validateConfig(
 server = await startServer(config, createLogger(process.env.FG_DEMO_LOG_LEVEL ?? 'warn'))
 // The certificate names localhost: print the URL a browser, curl and the Flink CLI will verify.
 const publicUrl = server.proxyUrl.replace('//127.0.0.1:', '//localhost:')
-const cliDir = flinkCliDir(ca)
+const cliDir = flinkCliDir(ca, cluster.build)
 const basic = Buffer.from(`${user.user}:${user.password}`).toString('base64')
 
 process.stdout.write(
@@ -81,7 +86,7 @@ process.stdout.write(
  * A conf directory for Flink's CLI (FLINK_CONF_DIR) that trusts the demo CA, and a java argument file
  * (`java @file`) holding the CliFrontend command line of the flink-it classpath.
  */
-function flinkCliDir(caPem: string): string {
+function flinkCliDir(caPem: string, build: FlinkBuild): string {
   const dir = resolve(DEMO_STATE_DIR, 'flink-cli')
   mkdirSync(dir, { recursive: true })
   const truststore = join(dir, 'truststore.p12')
@@ -117,7 +122,7 @@ function flinkCliDir(caPem: string): string {
     }),
   )
   // The java launcher's argument-file syntax: one argument a line, quoted, backslash escapes.
-  const argFile = cliJavaArgs(cluster!.build).map((arg) => `"${arg.replace(/["\\]/g, '\\$&')}"\n`)
+  const argFile = cliJavaArgs(build).map((arg) => `"${arg.replace(/["\\]/g, '\\$&')}"\n`)
   writeFileSync(join(dir, 'java.args'), argFile.join(''))
   return dir
 }
