@@ -22,6 +22,17 @@ export interface FlinkCli {
 
 const CLI_TIMEOUT_MS = 120_000
 
+/** The `java` arguments that make the `flink` command: its Java 17 options, the classpath, CliFrontend. */
+export function cliJavaArgs(build: FlinkBuild): string[] {
+  return [
+    '--add-opens=java.base/java.lang=ALL-UNNAMED',
+    '--add-opens=java.base/java.util=ALL-UNNAMED',
+    '-cp',
+    `${build.classpath}:${build.jobJar}`,
+    'org.apache.flink.client.cli.CliFrontend',
+  ]
+}
+
 /** A CLI with its own config.yaml: `config` holds the client's keys (TLS, rest.retry.*). */
 export function flinkCli(build: FlinkBuild, config: Record<string, unknown> = {}): FlinkCli {
   const confDir = mkdtempSync(join(tmpdir(), 'fg-flink-cli-'))
@@ -36,18 +47,10 @@ export function flinkCliIn(build: FlinkBuild, confDir: string): FlinkCli {
     confDir,
     run: (args, env = {}) =>
       new Promise((resolve, reject) => {
-        const child = spawn(
-          'java',
-          [
-            '--add-opens=java.base/java.lang=ALL-UNNAMED',
-            '--add-opens=java.base/java.util=ALL-UNNAMED',
-            '-cp',
-            `${build.classpath}:${build.jobJar}`,
-            'org.apache.flink.client.cli.CliFrontend',
-            ...args,
-          ],
-          { env: { ...process.env, FLINK_CONF_DIR: confDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-        )
+        const child = spawn('java', [...cliJavaArgs(build), ...args], {
+          env: { ...process.env, FLINK_CONF_DIR: confDir, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (chunk) => {

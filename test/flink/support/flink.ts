@@ -92,6 +92,8 @@ function newestMtime(path: string): number {
 }
 
 export interface FlinkClusterOptions {
+  /** The Flink line (default: FLINK_VERSION), for a test written against one line's dashboard. */
+  readonly version?: string
   /** Extra config.yaml entries (flat Flink keys), e.g. the security.ssl.rest.* options. */
   readonly config?: Record<string, unknown>
   /** Task slots on the one TaskManager. */
@@ -128,7 +130,7 @@ export interface FlinkCluster {
 
 /** Starts a real Flink session cluster and resolves once its TaskManager has registered. */
 export async function startFlinkCluster(options: FlinkClusterOptions = {}): Promise<FlinkCluster> {
-  const build = buildFlinkIt()
+  const build = buildFlinkIt(options.version)
   const workDir = mkdtempSync(join(tmpdir(), `fg-flink-${build.version}-`))
   const confDir = join(workDir, 'conf')
   const logDir = join(workDir, 'log')

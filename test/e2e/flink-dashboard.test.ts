@@ -1,0 +1,149 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { jobState, type RunningJob, runEndlessJob, waitForJobState } from '../flink/support/endless-job.js'
+import { type FlinkCluster, startFlinkCluster } from '../flink/support/flink.js'
+import { launchChromium, SCREENSHOTS, signInThroughProvider } from './support/chromium.js'
+import { type OidcProxy, startOidcProxy } from './support/oidc-proxy.js'
+
+/**
+ * The real Flink dashboard (flink-runtime-web 1.20.5, the LTS) through flink-guard, in Chromium, after an
+ * OIDC login: a real session cluster runs the EndlessJob, flink-guard is in front of it with TLS and
+ * auth.oidc, and the dev provider's `bob` is a viewer, `alice` an operator. Needs Java 17 and Maven (flink-it
+ * is built on first use), and fails without them. Pinned to the LTS: 2.3's dashboard lands on applications
+ * (it polls overview and applications/overview, not jobs/overview), so its pages need their own test.
+ */
+
+const JOB_NAME = 'endless-behind-flink-guard'
+/** Committed screenshots, shown by README.md. */
+const DOC_SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots')
+const VIEWPORT = { width: 1400, height: 860 }
+const FLINK_LINE = '1.20.5'
+const SETUP_TIMEOUT_MS = 240_000
+const UI_TIMEOUT_MS = 20_000
+/**
+ * flink-guard's refusal of a viewer's cancel (errors[0]). The 1.20 dashboard cancels with the legacy
+ * `GET jobs/:jobid/yarn-cancel`, a GET that changes state; newer ones may PATCH jobs/:jobid?mode=cancel.
+ */
+const VIEWER_CANCEL_REFUSAL =
+  /^Your preset does not allow this Flink action: (GET \/jobs\/:jobid\/yarn-cancel|PATCH \/jobs\/:jobid) \(CTRL\) needs preset operator; yours is viewer$/
+
+let cluster: FlinkCluster
+let job: RunningJob
+let guard: OidcProxy
+let browser: Browser
+let publicUrl: string
+
+beforeAll(async () => {
+  cluster = await startFlinkCluster({ version: FLINK_LINE })
+  job = await runEndlessJob(cluster, JOB_NAME)
+  guard = await startOidcProxy(cluster.restUrl, 'flink-guard-e2e-dashboard')
+  publicUrl = guard.publicUrl
+  browser = await launchChromium(guard.leafPem)
+  mkdirSync(SCREENSHOTS, { recursive: true })
+  mkdirSync(DOC_SCREENSHOTS, { recursive: true })
+}, SETUP_TIMEOUT_MS)
+
+afterAll(async () => {
+  await browser?.close()
+  await guard?.close()
+  await cluster?.stop()
+})
+
+interface DashboardSession {
+  readonly context: BrowserContext
+  readonly page: Page
+  /** Every XHR and fetch the dashboard made, in order, as absolute URLs. */
+  readonly api: string[]
+}
+
+/** Signs `login` in through the provider and waits until the dashboard has loaded and started polling. */
+async function openDashboardAs(login: string): Promise<DashboardSession> {
+  const context = await browser.newContext({ viewport: VIEWPORT })
+  const page = await context.newPage()
+  const api: string[] = []
+  page.on('request', (request) => {
+    if (['xhr', 'fetch'].includes(request.resourceType())) api.push(request.url())
+  })
+  await signInThroughProvider(page, publicUrl, guard.idp.issuer, login)
+  await expect
+    .poll(() => api.filter((url) => url === `${publicUrl}/jobs/overview`).length, { timeout: UI_TIMEOUT_MS })
+    .toBeGreaterThanOrEqual(2)
+  return { context, page, api }
+}
+
+/** Opens the job from the dashboard's running-job list, as a user clicks it. */
+async function openJobFromList(page: Page): Promise<void> {
+  await page.getByText(JOB_NAME).first().click({ timeout: UI_TIMEOUT_MS })
+  await page.waitForURL((url) => url.hash.startsWith(`#/job/running/${job.jobId}`), {
+    timeout: UI_TIMEOUT_MS,
+  })
+  await expect.poll(() => page.getByText('Cancel Job').count(), { timeout: UI_TIMEOUT_MS }).toBe(1)
+  // The job graph, drawn from jobs/:jobid's plan once it has loaded.
+  await page.getByText('Parallelism: 1').first().waitFor({ timeout: UI_TIMEOUT_MS })
+}
+
+/** Clicks Cancel Job and the popconfirm's Yes; resolves with flink-guard's or Flink's answer to the cancel. */
+async function cancelFromJobPage(page: Page) {
+  const cancels = [`${publicUrl}/jobs/${job.jobId}/yarn-cancel`, `${publicUrl}/jobs/${job.jobId}?mode=cancel`]
+  await page.getByText('Cancel Job').click()
+  const [response] = await Promise.all([
+    page.waitForResponse((response) => cancels.includes(response.url()), { timeout: UI_TIMEOUT_MS }),
+    page.getByRole('button', { name: 'Yes' }).click(),
+  ])
+  await page.locator('.ant-popover').waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS })
+  return response
+}
+
+it('loads the real dashboard for a viewer: /config first, then the polling, with the running job listed', async () => {
+  const { context, page, api } = await openDashboardAs('bob')
+  try {
+    // The dashboard asks for ./config before anything else (the app initializer), then polls.
+    expect(api[0]).toBe(`${publicUrl}/config`)
+    expect(api).toContain(`${publicUrl}/overview`)
+    expect(api).toContain(`${publicUrl}/jobs/overview`)
+    expect(await page.title()).toBe('Apache Flink Web Dashboard')
+    await expect.poll(() => page.getByText(JOB_NAME).count(), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(0)
+    await page.screenshot({ path: join(SCREENSHOTS, 'flink-dashboard-viewer-overview.png') })
+  } finally {
+    await context.close()
+  }
+})
+
+it("shows flink-guard's refusal of a viewer's Cancel Job in the dashboard's own notification, and the job runs on", async () => {
+  const { context, page } = await openDashboardAs('bob')
+  try {
+    await openJobFromList(page)
+    const response = await cancelFromJobPage(page)
+    expect(response.status()).toBe(403)
+    expect(await response.headerValue('x-flink-guard-error')).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
+    const body = (await response.json()) as { errors: string[] }
+    expect(Object.keys(body)).toEqual(['errors'])
+    expect(body.errors).toEqual([expect.stringMatching(VIEWER_CANCEL_REFUSAL)])
+    // ng-zorro's notification, opened by the dashboard's HTTP interceptor with errors[0].
+    const notice = page.locator('.ant-notification-notice', { hasText: 'Server Response Message:' })
+    await expect.poll(() => notice.textContent(), { timeout: UI_TIMEOUT_MS }).toContain(body.errors[0])
+    await page.screenshot({ path: join(DOC_SCREENSHOTS, 'flink-dashboard-viewer-cancel-refused.png') })
+    expect(await jobState(cluster, job.jobId)).toBe('RUNNING')
+  } finally {
+    await context.close()
+  }
+})
+
+it('lets an operator open the job page without a refusal, and cancel the job in Flink', async () => {
+  const { context, page, api } = await openDashboardAs('alice')
+  try {
+    await openJobFromList(page)
+    await expect.poll(() => page.getByText('RUNNING').count(), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(0)
+    expect(api).toContain(`${publicUrl}/jobs/${job.jobId}`)
+    expect(await page.locator('.ant-notification-notice').count()).toBe(0)
+    await page.screenshot({ path: join(DOC_SCREENSHOTS, 'flink-dashboard-operator-job.png') })
+
+    const response = await cancelFromJobPage(page)
+    expect(response.status()).toBe(202)
+    await waitForJobState(cluster, job.jobId, 'CANCELED')
+  } finally {
+    await context.close()
+  }
+})
