@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import {
+  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -251,6 +253,8 @@ function startJvm(
   logDir: string,
 ): ChildProcess {
   const { jvmArgs, dynamicArgs } = resourceParams(build, role, confDir)
+  // stderr to a file: an unread pipe would block the JVM once 64 KiB are written (a long-running demo).
+  const stderr = openSync(join(logDir, `${role}.stderr`), 'a')
   const child = spawn(
     'java',
     [
@@ -265,8 +269,9 @@ function startJvm(
       confDir,
       ...dynamicArgs,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', stderr] },
   )
+  closeSync(stderr)
   running.add(child)
   child.once('exit', () => running.delete(child))
   return child
