@@ -4,15 +4,16 @@ import type { AuthMethod } from './identity.js'
 
 /** RFC 9110 §9.2.1 safe methods: they must not change state, so a cross-site one is harmless. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-/** ENDPOINTS.md note 2: Flink's GETs that act on a job (the dashboard's cancel button on YARN). */
-const STATE_CHANGING_GETS = new Set(['/jobs/:jobid/yarn-cancel', '/jobs/:jobid/yarn-stop'])
 
-/** A request that changes state in Flink, by its method or, for Flink's acting GETs, by its route. */
+/**
+ * A request that changes state in Flink or runs user code: by its method, or, for a GET (and the HEAD that
+ * is authorised as it), by its route's `actingGet` flag (`src/authz/routes.ts`: yarn-cancel, the jar list
+ * and plan, the flame graph, ...).
+ */
 export function changesState(method: string, matchPath: string): boolean {
   if (!SAFE_METHODS.has(method)) return true
   if (method === 'OPTIONS') return false
-  const match = matchRoute('GET', matchPath)
-  return match.route !== null && STATE_CHANGING_GETS.has(match.route.template)
+  return matchRoute('GET', matchPath).route?.actingGet === true
 }
 
 /**

@@ -1,6 +1,6 @@
 import { MAX_PATH_LENGTH_BYTES } from './canonical-path.js'
 import { CATEGORY_MIN_PRESET, PRESET_CATEGORIES, PRESETS, requiredPreset } from './presets.js'
-import { CATEGORIES, FLINK_ROUTES, type FlinkRoute, STATIC_UI_ROUTE } from './routes.js'
+import { CATEGORIES, FLINK_LINES, FLINK_ROUTES, type FlinkRoute, STATIC_UI_ROUTE } from './routes.js'
 
 /**
  * Renders `docs/authorization.md` from the code's own tables. `scripts/gen-authz-doc.ts` writes it;
@@ -15,11 +15,19 @@ const SOURCE_LABEL: Readonly<Record<FlinkRoute['source'], string>> = {
 
 const cell = (text: string) => text.replaceAll('|', '\\|')
 
+/** "all", or the lines that register the route; a line's own spelling of the template after it. */
+function linesCell(route: FlinkRoute): string {
+  const lines = route.lines.length === FLINK_LINES.length ? ['all'] : [...route.lines]
+  const spellings = Object.entries(route.templateOn).map(([line, template]) => `${line}: \`${template}\``)
+  return [...lines, ...spellings].join(', ')
+}
+
 function routeRow(route: FlinkRoute): string {
   const lowest = requiredPreset(route, 'admin')
   const withOperatorLogs = requiredPreset(route, 'operator')
   const logs = withOperatorLogs === lowest ? '' : withOperatorLogs
-  return `| ${route.method} | \`${route.template}\` | ${route.category} | ${lowest} | ${logs} | ${SOURCE_LABEL[route.source]} | ${cell(route.note)} |`
+  const note = route.actingGet ? `**Acting GET.** ${route.note}` : route.note
+  return `| ${route.method} | \`${route.template}\` | ${route.category} | ${lowest} | ${logs} | ${linesCell(route)} | ${SOURCE_LABEL[route.source]} | ${cell(note)} |`
 }
 
 export function renderAuthorizationDoc(): string {
@@ -69,15 +77,19 @@ export function renderAuthorizationDoc(): string {
     `a 400 for: a target not starting with \`/\`; a path longer than ${MAX_PATH_LENGTH_BYTES} bytes (still encoded);`,
     'characters that must be encoded; `\\`; `;`; NUL and control characters, raw or encoded, in the path or',
     'the query; invalid percent-encoding or UTF-8; an encoded `/`, `\\`, `.` or `%`; `.` and `..` segments;',
-    "empty segments (`//`) after the first. The path is decoded once, as Flink's router does, and the optional `/v1` prefix",
+    "empty segments (`//`) after the first. Flink's router decodes a path twice, the second time reading `+` as a",
+    'space; flink-guard decodes it once and, having refused every encoded `%`, reads `+` (and `%2B`) as a space',
+    'as that second pass does, so it matches what Flink routes. The optional `/v1` prefix',
     'is ignored for matching only. One trailing slash matches as if absent, because Flink ignores it too;',
     "a leading run of slashes is one slash (Flink's CLI sends `//v1/...` for `-m https://host/`, and Flink's",
     'router strips the run), and is forwarded as one.',
     'Letter case matters, as in Flink.',
     '',
     'Path parameters are validated (`src/authz/params.ts`): ids are 32 lowercase hex digits, checkpoint ids',
-    'int64, subtask indexes and attempts int32, TaskManager ids `[A-Za-z0-9._:-]+`, jar ids and file names',
-    'plain file names. A request that fits a route but not its parameters gets a 400.',
+    'int64, subtask indexes and attempts int32, TaskManager ids `[A-Za-z0-9._:-]+`, operator ids and uids',
+    '`[A-Za-z0-9._:~-]+`, log and profiler file names plain ASCII file names, jar ids any file name Flink can',
+    'store for an upload (Unicode, spaces and `+` included; no `/`, `\\`, `%`, control characters or leading',
+    '`.`). A request that fits a route but not its parameters gets a 400.',
     '',
     'A GET that fits no REST route goes to the dashboard files (category UI), as in Flink, unless its first',
     'segment is a REST namespace (`jobs`, `jars`, `jobmanager`, ..., in any letter case) or a version',
@@ -86,10 +98,18 @@ export function renderAuthorizationDoc(): string {
     '## Routes',
     '',
     '"Lowest preset" applies with the default `sensLogsFor: admin`; the next column gives it with',
-    '`sensLogsFor: operator` where that differs.',
+    '`sensLogsFor: operator` where that differs. "Lines" names the Flink lines whose JobManager registers',
+    `the route (${FLINK_LINES.join(' and ')} are checked against a real one by \`test/flink/routes.test.ts\`; "all"`,
+    'is every one of them), and the spelling a line gives a parameter where it differs; flink-guard accepts',
+    'every spelling.',
     '',
-    '| Method | Route | Category | Lowest preset | With `sensLogsFor: operator` | Source | Note |',
-    '|---|---|---|---|---|---|---|',
+    '**Acting GETs** change state or run user code although their method is GET (Flink keeps them for YARN',
+    "and the dashboard). None is in a viewer's categories, and the cross-site rule protects them as it",
+    "protects a POST: a request from another site's page is refused (`FG_ERR_AUTH_CROSS_SITE`). An",
+    '`authz.rules` entry with `methods: [GET]` matches them too.',
+    '',
+    '| Method | Route | Category | Lowest preset | With `sensLogsFor: operator` | Lines | Source | Note |',
+    '|---|---|---|---|---|---|---|---|',
     ...FLINK_ROUTES.map(routeRow),
     routeRow(STATIC_UI_ROUTE),
     '',

@@ -3,11 +3,15 @@ import type { ErrorCode } from '../errors.js'
 /**
  * Canonical request paths, computed before any matching (DESIGN.md §2 "Screen").
  *
- * Flink's router splits the raw path at `/` and percent-decodes each segment once
- * (`Router.decodePathTokens`, Netty `QueryStringDecoder.decodeComponent`). We decode once too, and refuse
+ * Flink's router decodes a path twice: RouterHandler hands it `QueryStringDecoder.path()`, already decoded
+ * (a `+` kept), and `Router.decodePathTokens` splits that at `/` and decodes each segment again with
+ * `QueryStringDecoder.decodeComponent`, which also reads `+` as a space (1.20 and 2.3 alike; a real JobManager
+ * answers `%2525` as `%`, `%252e%252e%252f` as `../`, and `%2B` as a space). We decode once, and refuse
  * everything whose meaning could differ between us, Flink, or a handler that decodes again: encoded
- * separators, dot segments, encoded `%`, `;`, control characters, invalid escapes or UTF-8. What is left
- * has one reading, and `forwardTarget` is a spelling of it that Flink decodes to exactly `path`.
+ * separators, dot segments, encoded `%` (so Flink's second pass finds no escape left), `;`, control
+ * characters, invalid escapes or UTF-8. What the second pass can still change is a `+`, raw or `%2B`: we read
+ * it as the space Flink's routes see. What is left has one reading, and `forwardTarget` is the target as
+ * sent, which Flink decodes to exactly `path`.
  *
  * Trailing slash: Flink ignores slashes at both ends of a path (`PathPattern.removeSlashesAtBothEnds`), so
  * `/jobs/` is `/jobs` to Flink. We match it identically: one trailing slash is dropped from `matchPath`
@@ -26,16 +30,16 @@ export type PathErrorCode = Extract<ErrorCode, `FG_ERR_PATH_${string}`>
 
 export interface CanonicalPath {
   readonly ok: true
-  /** The path decoded once: what Flink's router sees. It keeps a `/v1` prefix and a trailing slash. */
+  /**
+   * The path as Flink's router matches it: decoded once, `+` read as a space. It keeps a `/v1` prefix and a
+   * trailing slash.
+   */
   readonly path: string
   /** `path` without an optional leading `/v1` and without a trailing slash: for matching only. */
   readonly matchPath: string
   /** The raw query after the first `?`, untouched; null when the target has no `?`. */
   readonly query: string | null
-  /**
-   * The request-target to send to Flink: the raw path with `+` spelled `%2B` (Flink's decoder reads a raw
-   * `+` as a space, we read it as `+`), then `?query` when there was one.
-   */
+  /** The request-target to send to Flink: the raw path (one leading slash), then `?query` when there was one. */
   readonly forwardTarget: string
 }
 
@@ -126,6 +130,8 @@ export function canonicalize(rawTarget: string): CanonicalizeResult {
       return refuse('FG_ERR_PATH_CONTROL_CHAR', 'the path contains a control character')
     }
   }
+  // Flink's second decoding pass reads a `+`, raw or made of `%2B` by the first, as a space.
+  if (path.includes('+')) path = path.replaceAll('+', ' ')
 
   // Pass 2: the segments. An empty segment is refused except a single trailing one (see the header).
   let start = 1
@@ -146,13 +152,12 @@ export function canonicalize(rawTarget: string): CanonicalizeResult {
     if (refusal !== null) return refusal
   }
 
-  const forwardPath = rawPath.includes('+') ? rawPath.replaceAll('+', '%2B') : rawPath
   return {
     ok: true,
     path,
     matchPath: toMatchPath(path),
     query,
-    forwardTarget: query === null ? forwardPath : `${forwardPath}?${query}`,
+    forwardTarget: query === null ? rawPath : `${rawPath}?${query}`,
   }
 }
 

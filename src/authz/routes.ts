@@ -4,9 +4,11 @@ import type { Preset } from './presets.js'
  * Flink's JobManager REST routes, classified for authorization.
  *
  * Written out by hand from `docs/flink-rest/ENDPOINTS.md` sections A (the 69 operations of
- * `rest_v1_dispatcher.yml`) and B (handlers the spec leaves out), in the same order. A test checks
- * every spec operation has a row here and every row's category and preset against ENDPOINTS.md.
- * Templates use Flink's router form (`:jobid`); matching is in `match.ts`, decisions in `decide.ts`.
+ * `rest_v1_dispatcher.yml`) and B (handlers the spec leaves out), in the same order, and checked against
+ * real Flink: `test/flink/routes.test.ts` reads the handlers a real JobManager of each line in `FLINK_LINES`
+ * registers and fails unless they are exactly this table's rows for that line. A unit test compares
+ * categories and presets with ENDPOINTS.md. Templates use Flink's router form (`:jobid`); matching is in
+ * `match.ts`, decisions in `decide.ts`.
  */
 
 /** ENDPOINTS.md "Conventions": what a route exposes or does. */
@@ -15,6 +17,14 @@ export type Category = 'MON' | 'UI' | 'SENS' | 'CTRL' | 'SUBMIT' | 'CLUSTER'
 export const CATEGORIES: readonly Category[] = ['UI', 'MON', 'CTRL', 'SUBMIT', 'SENS', 'CLUSTER']
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/**
+ * The Flink lines whose real JobManager the table is checked against (1.20.5 and 2.3.0 in
+ * test/flink/routes.test.ts). A line is the major.minor version.
+ */
+export const FLINK_LINES = ['1.20', '2.3'] as const
+
+export type FlinkLine = (typeof FLINK_LINES)[number]
 
 /** `spec`: in rest_v1_dispatcher.yml (section A); `extra`: section B; `static`: the dashboard file handler. */
 export type RouteSource = 'spec' | 'extra' | 'static'
@@ -33,6 +43,18 @@ export interface FlinkRoute {
   readonly sensLog: boolean
   readonly source: RouteSource
   readonly note: string
+  /** The lines whose JobManager registers the route (every line unless marked with `onlyOn`). */
+  readonly lines: readonly FlinkLine[]
+  /**
+   * The template a line registers where it names a parameter differently. Matching ignores parameter names,
+   * so the proxy accepts both spellings; `template` is the one `params.ts` validates.
+   */
+  readonly templateOn: Readonly<Partial<Record<FlinkLine, string>>>
+  /**
+   * A GET that changes state or runs user code: RFC 9110's "safe" does not hold for it. The cross-site rule
+   * protects it as it protects a POST (`src/auth/cross-site.ts`), and its category is never MON or UI.
+   */
+  readonly actingGet: boolean
 }
 
 function row(
@@ -44,8 +66,30 @@ function row(
   note = '',
   sensLog = false,
 ): FlinkRoute {
-  return Object.freeze({ method, template, category, minPreset, sensLog, source, note })
+  return Object.freeze({
+    method,
+    template,
+    category,
+    minPreset,
+    sensLog,
+    source,
+    note,
+    lines: FLINK_LINES,
+    templateOn: {},
+    actingGet: false,
+  })
 }
+
+/** Routes only these lines register. */
+const onlyOn = (lines: readonly FlinkLine[], routes: readonly FlinkRoute[]): FlinkRoute[] =>
+  routes.map((route) => Object.freeze({ ...route, lines: Object.freeze([...lines]) }))
+
+/** A route that `line` registers under another parameter name. */
+const spelledOn = (line: FlinkLine, template: string, route: FlinkRoute): FlinkRoute =>
+  Object.freeze({ ...route, templateOn: Object.freeze({ ...route.templateOn, [line]: template }) })
+
+/** A GET that changes state or runs user code (see `FlinkRoute.actingGet`). */
+const acting = (route: FlinkRoute): FlinkRoute => Object.freeze({ ...route, actingGet: true })
 
 const spec = (m: RouteMethod, t: string, c: Category, p: Preset, note = '', sensLog = false) =>
   row('spec', m, t, c, p, note, sensLog)
@@ -68,7 +112,15 @@ const SPEC_ROUTES: readonly FlinkRoute[] = [
   spec('GET', '/datasets', 'MON', 'viewer'),
   spec('DELETE', '/datasets/:datasetid', 'CTRL', 'operator', 'Deletes a cluster data set.'),
   spec('GET', '/datasets/delete/:triggerid', 'MON', 'viewer'),
-  spec('GET', '/jars', 'SUBMIT', 'deployer', 'Lists uploaded jars; the UI "Submit" page.'),
+  acting(
+    spec(
+      'GET',
+      '/jars',
+      'SUBMIT',
+      'deployer',
+      'Lists uploaded jars; the UI "Submit" page. Instantiates each entry class that is a ProgramDescription (user code).',
+    ),
+  ),
   spec(
     'POST',
     '/jars/upload',
@@ -142,12 +194,14 @@ const SPEC_ROUTES: readonly FlinkRoute[] = [
   spec('GET', '/jobs/:jobid/vertices/:vertexid', 'MON', 'viewer'),
   spec('GET', '/jobs/:jobid/vertices/:vertexid/accumulators', 'MON', 'viewer'),
   spec('GET', '/jobs/:jobid/vertices/:vertexid/backpressure', 'MON', 'viewer'),
-  spec(
-    'GET',
-    '/jobs/:jobid/vertices/:vertexid/flamegraph',
-    'SENS',
-    'admin',
-    'Thread sampling. ENDPOINTS.md suggests operator; kept at SENS/admin, grant it with a rule.',
+  acting(
+    spec(
+      'GET',
+      '/jobs/:jobid/vertices/:vertexid/flamegraph',
+      'SENS',
+      'admin',
+      'Starts thread sampling on the TaskManagers. ENDPOINTS.md suggests operator; kept at SENS/admin, grant it with a rule.',
+    ),
   ),
   spec('GET', '/jobs/:jobid/vertices/:vertexid/metrics', 'MON', 'viewer'),
   spec('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/accumulators', 'MON', 'viewer'),
@@ -189,22 +243,38 @@ const EXTRA_ROUTES: readonly FlinkRoute[] = [
   extra('GET', '/taskmanagers/:taskmanagerid/stdout', 'SENS', 'admin', '', LOG),
   extra('GET', '/taskmanagers/:taskmanagerid/logs/:filename', 'SENS', 'admin', 'File-name parameter.', LOG),
   // ENDPOINTS.md note 2: GETs that change job state. "GET = read-only" is wrong for Flink.
-  extra(
-    'GET',
-    '/jobs/:jobid/yarn-cancel',
-    'CTRL',
-    'operator',
-    'A GET that cancels the job (dashboard button).',
+  acting(
+    extra(
+      'GET',
+      '/jobs/:jobid/yarn-cancel',
+      'CTRL',
+      'operator',
+      'A GET that cancels the job (dashboard button).',
+    ),
   ),
-  extra('GET', '/jobs/:jobid/yarn-stop', 'CTRL', 'operator', 'A GET that stops the job (legacy).'),
-  extra(
-    'POST',
-    '/jobs/:jobid/coordinators/:operatorid',
-    'SUBMIT',
-    'deployer',
-    'Client to operator coordinator.',
+  acting(
+    extra(
+      'GET',
+      '/jobs/:jobid/yarn-stop',
+      'CTRL',
+      'operator',
+      'A GET that cancels the job with `?mode=cancel` (its default mode, stop, is refused by Flink).',
+    ),
   ),
-  extra('GET', '/jars/:jarid/plan', 'SUBMIT', 'deployer', 'Older versions; runs user code like the POST.'),
+  // 1.20 takes the operator's 32-hex id (OperatorIDPathParameter), 2.x the operator uid the client set
+  // (OperatorUidPathParameter, any string; the collect sink's is `dataStreamCollect_<n>`).
+  spelledOn(
+    '2.3',
+    '/jobs/:jobid/coordinators/:operatorUid',
+    extra(
+      'POST',
+      '/jobs/:jobid/coordinators/:operatorid',
+      'SUBMIT',
+      'deployer',
+      'Client to operator coordinator. The operator id on 1.20, the operator uid on 2.x.',
+    ),
+  ),
+  acting(extra('GET', '/jars/:jarid/plan', 'SUBMIT', 'deployer', "Runs the jar's main() like the POST.")),
   extra(
     'POST',
     '/jobmanager/profiler',
@@ -218,30 +288,36 @@ const EXTRA_ROUTES: readonly FlinkRoute[] = [
   extra('GET', '/taskmanagers/:taskmanagerid/profiler', 'SENS', 'admin'),
   extra('GET', '/taskmanagers/:taskmanagerid/profiler/:filename', 'SENS', 'admin', 'File-name parameter.'),
   extra('GET', '/jobs/:jobid/vertices/:vertexid/jm-operator-metrics', 'MON', 'viewer'),
-  extra('GET', '/applications/overview', 'MON', 'viewer'),
-  extra('GET', '/applications/:applicationid', 'MON', 'viewer'),
-  extra(
-    'POST',
-    '/applications/:applicationid/cancel',
-    'CTRL',
-    'operator',
-    'Cancels an application and its jobs.',
+  // Registered by 2.3 only (of the lines checked): applications, the adaptive scheduler's rescale history,
+  // and running a jar as an application.
+  ...onlyOn(
+    ['2.3'],
+    [
+      extra('GET', '/applications/overview', 'MON', 'viewer'),
+      extra('GET', '/applications/:applicationid', 'MON', 'viewer'),
+      extra(
+        'POST',
+        '/applications/:applicationid/cancel',
+        'CTRL',
+        'operator',
+        'Cancels an application and its jobs.',
+      ),
+      extra('GET', '/applications/:applicationid/jobmanager/config', 'SENS', 'admin'),
+      extra('GET', '/applications/:applicationid/exceptions', 'MON', 'viewer'),
+      extra('GET', '/jobs/:jobid/rescales/config', 'MON', 'viewer'),
+      extra('GET', '/jobs/:jobid/rescales/history', 'MON', 'viewer'),
+      extra('GET', '/jobs/:jobid/rescales/overview', 'MON', 'viewer'),
+      extra('GET', '/jobs/:jobid/rescales/summary', 'MON', 'viewer'),
+      extra('GET', '/jobs/:jobid/rescales/details/:rescaleuuid', 'MON', 'viewer'),
+      extra(
+        'POST',
+        '/jars/:jarid/run-application',
+        'SUBMIT',
+        'deployer',
+        "Runs the jar's main() as an application in the JobManager.",
+      ),
+    ],
   ),
-  extra('GET', '/applications/:applicationid/jobmanager/config', 'SENS', 'admin'),
-  extra('GET', '/applications/:applicationid/exceptions', 'MON', 'viewer'),
-  // ENDPOINTS.md lists `/jobs/:jobid/rescales/...`; the sub-paths are those of the *Headers classes on
-  // apache/flink master (JobRescaleConfigHeaders, JobRescalesHistoryHeaders, ...Overview, ...Summary, ...Details).
-  extra('GET', '/jobs/:jobid/rescales/config', 'MON', 'viewer'),
-  extra('GET', '/jobs/:jobid/rescales/history', 'MON', 'viewer'),
-  extra('GET', '/jobs/:jobid/rescales/overview', 'MON', 'viewer'),
-  extra('GET', '/jobs/:jobid/rescales/summary', 'MON', 'viewer'),
-  extra('GET', '/jobs/:jobid/rescales/details/:rescaleuuid', 'MON', 'viewer'),
-  extra('GET', '/cluster/blocklist', 'MON', 'operator', 'ENDPOINTS.md: operator.'),
-  extra('POST', '/cluster/blocklist', 'CLUSTER', 'admin', 'Blocks a node.'),
-  extra('DELETE', '/cluster/blocklist/:nodeId', 'CLUSTER', 'admin'),
-  extra('GET', '/cluster/nodes/quarantine', 'MON', 'operator', 'ENDPOINTS.md: operator.'),
-  extra('POST', '/cluster/nodes/:nodeid/quarantine', 'CLUSTER', 'admin'),
-  extra('DELETE', '/cluster/nodes/:nodeid/quarantine', 'CLUSTER', 'admin'),
 ]
 
 /** Every REST route of the JobManager that flink-guard knows: sections A and B of ENDPOINTS.md. */

@@ -230,9 +230,10 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       for (const candidate of table) {
         if (candidate.method !== method || candidate.segments.length !== segments.length) continue
         const params: Record<string, string> = {}
-        // Router.decodePathTokens decodes each segment once more.
+        // Router.decodePathTokens decodes each segment once more, reading `+` as a space.
         const fits = candidate.segments.every((part, i) => {
-          if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(segments[i]!)
+          if (part.startsWith(':'))
+            params[part.slice(1)] = decodeURIComponent(segments[i]!.replaceAll('+', ' '))
           return part.startsWith(':') || part === segments[i]
         })
         if (fits) return { handler: candidate.handler, params, pattern: candidate.pattern }

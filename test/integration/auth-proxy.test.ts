@@ -5,6 +5,7 @@ import { hashSync } from '@node-rs/bcrypt'
 import { SignJWT } from 'jose'
 import { request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { FLINK_ROUTES } from '../../src/authz/routes.js'
 import { type Standin, startStandin } from '../../src/standin/server.js'
 import { eventually } from './support/eventually.js'
 import {
@@ -54,17 +55,19 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fg-auth-'))
   htpasswd = join(dir, 'users.htpasswd')
   const hash = hashSync(PASSWORD, 5).replace(/^\$2b\$/, '$2y$')
-  writeFileSync(htpasswd, `bob:${hash}\nolga:${hash}\n`)
+  writeFileSync(htpasswd, `bob:${hash}\nolga:${hash}\nada:${hash}\n`)
   proxy = await startProxy(standin.url, {
     auth: {
       jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.jwksUri, rolesClaim: 'groups' },
       basic: {
         htpasswd,
-        users: { bob: ['flink-viewers'], olga: ['flink-operators'] },
+        users: { bob: ['flink-viewers'], olga: ['flink-operators'], ada: ['flink-admins'] },
         throttle: { maxFailuresPerUser: 3 },
       },
     },
-    authz: { roles: { 'flink-operators': 'operator', 'flink-viewers': 'viewer' } },
+    authz: {
+      roles: { 'flink-admins': 'admin', 'flink-operators': 'operator', 'flink-viewers': 'viewer' },
+    },
     upstream: { identityHeaders: {} },
   })
 })
@@ -310,6 +313,44 @@ describe('cross-site requests with credentials a browser sends by itself', () =>
     const read = await get('/jobs/overview', { authorization: olga, 'sec-fetch-site': 'cross-site' })
     expect(read.status).toBe(200)
   })
+
+  // Every row flagged actingGet (routes.ts), filled with ids of the right shape; ada is an admin, so only the
+  // cross-site rule stands between her browser and the route.
+  const SAMPLE_IDS: Record<string, string> = {
+    jobid: '0123456789abcdef0123456789abcdef',
+    vertexid: 'cbc357ccb763df2852fee8c4fc7d55f2',
+    jarid: 'c4b6a2c0-3f7e-4e2b-9d7a-1f2e3d4c5b6a_job.jar',
+  }
+  const actingPaths = FLINK_ROUTES.filter((route) => route.actingGet).map((route) =>
+    route.template.replaceAll(/:([A-Za-z]+)/g, (_, name: string) => SAMPLE_IDS[name]!),
+  )
+
+  it.each(actingPaths)(
+    'refuses the acting GET %s from another site for an admin (Basic), and forwards it from none',
+    async (path) => {
+      const ada = basic('ada', PASSWORD)
+      const signals: Record<string, string>[] = [
+        { 'sec-fetch-site': 'cross-site' },
+        { origin: 'https://evil.example' },
+      ]
+      for (const headers of signals) {
+        const refused = await get(path, { authorization: ada, ...headers })
+        expect(refused.status).toBe(403)
+        expect(refused.headers['x-flink-guard-error']).toBe('FG_ERR_AUTH_CROSS_SITE')
+      }
+      const head = await request(`${proxy.proxyUrl}${path}`, {
+        method: 'HEAD',
+        headers: { authorization: ada, 'sec-fetch-site': 'cross-site' },
+      })
+      await head.body.dump()
+      expect(head.statusCode).toBe(403)
+      expect(standin.record.count).toBe(0)
+      await request(`${proxy.proxyUrl}${path}`, { headers: { authorization: ada } }).then((r) =>
+        r.body.dump(),
+      )
+      expect(standin.record.count).toBe(1)
+    },
+  )
 
   it("allows the dashboard's own request: same-origin Fetch Metadata and an Origin equal to the proxy's", async () => {
     const job = standin.state.addJob('cancelled from the dashboard', 'RUNNING')

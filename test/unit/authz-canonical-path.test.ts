@@ -9,13 +9,13 @@ const ok = (target: string): CanonicalPath => {
 }
 
 /**
- * What Flink's router does with a request-target (Router.decodePathTokens): cut at the first "?", split the
- * raw path at "/", decode each token once with Netty's QueryStringDecoder.decodeComponent, which reads "+"
- * as a space.
+ * What Flink's router does with a request-target: RouterHandler takes QueryStringDecoder.path() (cut at the
+ * first "?", decoded, "+" kept), then Router.decodePathTokens splits that at "/" and decodes each token again
+ * with QueryStringDecoder.decodeComponent, which reads "+" as a space. test/flink/routes.test.ts shows a real
+ * JobManager doing it.
  */
 const flinkDecodedPath = (target: string) =>
-  target
-    .split('?')[0]!
+  decodeURIComponent(target.split('?')[0]!)
     .split('/')
     .map((token) => decodeURIComponent(token.replaceAll('+', ' ')))
     .join('/')
@@ -39,6 +39,8 @@ describe('canonicalize: accepted targets', () => {
     ['/jobs/overview?', '/jobs/overview', '/jobs/overview', ''],
     ['/jobs/metrics?get=a,b&agg=max', '/jobs/metrics', '/jobs/metrics', 'get=a,b&agg=max'],
     ['/jars/abc_my%20job.jar/run', '/jars/abc_my job.jar/run', '/jars/abc_my job.jar/run', null],
+    ['/jars/abc_my+job.jar/run', '/jars/abc_my job.jar/run', '/jars/abc_my job.jar/run', null],
+    ['/jars/abc_my%2Bjob.jar/run', '/jars/abc_my job.jar/run', '/jars/abc_my job.jar/run', null],
     ['/assets/%C3%A9t%C3%A9.svg', '/assets/été.svg', '/assets/été.svg', null],
     ['/x%3Fy', '/x?y', '/x?y', null],
     [
@@ -63,6 +65,7 @@ describe('canonicalize: accepted targets', () => {
       '/jobs/overview?get=x',
       '/v1/jars/c4b6a2c0_my%20job+v2.jar/run?entry-class=a.B',
       '/jars/a+b.jar/run',
+      '/jars/a%2Bb.jar/run',
       '/assets/%C3%A9t%C3%A9.svg',
       '/jobs/',
     ]) {
@@ -72,10 +75,13 @@ describe('canonicalize: accepted targets', () => {
     }
   })
 
-  it('spells "+" as %2B when forwarding, because Flink would read a raw "+" as a space', () => {
-    const result = ok('/jars/a+b.jar/run?x=+')
-    expect(result.path).toBe('/jars/a+b.jar/run')
-    expect(result.forwardTarget).toBe('/jars/a%2Bb.jar/run?x=+')
+  it('reads "+" and "%2B" as the space Flink\'s routes see, and forwards the target as sent', () => {
+    for (const target of ['/jars/a+b.jar/run?x=+', '/jars/a%2Bb.jar/run?x=+']) {
+      const result = ok(target)
+      expect(result.path, target).toBe('/jars/a b.jar/run')
+      expect(result.forwardTarget, target).toBe(target)
+      expect(flinkDecodedPath(result.forwardTarget), target).toBe(result.path)
+    }
   })
 
   it('accepts a path of exactly the limit and refuses one byte more', () => {

@@ -41,8 +41,6 @@ const SAMPLE: Record<string, string> = {
   subtaskindex: '0',
   attempt: '1',
   taskmanagerid: '10.0.0.7:40123-5d2f1a',
-  nodeId: 'worker-3',
-  nodeid: 'worker-3',
   operatorid: 'collect-sink',
   jarid: 'c4b6a2c0-3f7e-4e2b-9d7a-1f2e3d4c5b6a_WordCount.jar',
   filename: 'jobmanager.log',

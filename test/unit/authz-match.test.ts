@@ -31,8 +31,10 @@ describe('route matching', () => {
     ['GET', '/config', '/config'],
     ['GET', '/config/', '/config'],
     ['DELETE', '/v1/cluster', '/cluster'],
-    ['GET', '/cluster/nodes/quarantine', '/cluster/nodes/quarantine'],
-    ['POST', '/cluster/nodes/worker-1/quarantine', '/cluster/nodes/:nodeid/quarantine'],
+    ['POST', '/jars/c4b6a2c0_job.jar/run-application', '/jars/:jarid/run-application'],
+    // 2.x names the parameter :operatorUid and takes the uid; the one row matches both lines' spellings.
+    ['POST', `/jobs/${J}/coordinators/dataStreamCollect_3`, '/jobs/:jobid/coordinators/:operatorid'],
+    ['POST', `/jobs/${J}/coordinators/${J}`, '/jobs/:jobid/coordinators/:operatorid'],
   ])('%s %s -> %s', (method, target, template) => {
     const match = matchTarget(method, target)
     expect(match.kind).toBe('route')
