@@ -131,6 +131,9 @@ describe('the operator (RestClusterClient with its client certificate) through f
       return jobs.jobs.find((job) => job.name === 'fg-op-b')?.state === 'CANCELED'
     }, 30_000)
     expect(full.get('job-result')?.detail).toBe('SUCCEEDED')
+    // The autoscaler's PUT raised the upper bound from the job's parallelism 1, and Flink kept it.
+    expect(full.get('resource-requirements-get')?.detail).toBe('1 vertices')
+    expect(full.get('resource-requirements-put')?.detail).toBe('upperBound=2')
     // The stop-with-savepoint's savepoint exists; the one the operator disposed of is gone.
     expect(existsSync(pathOf(full.get('stop-with-savepoint')!.detail))).toBe(true)
     const disposed = pathOf(full.get('savepoint-status')!.detail)

@@ -16,6 +16,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.SecurityOptions;
 import org.apache.flink.core.execution.CheckpointType;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.jobgraph.JobResourceRequirements;
 import org.apache.flink.runtime.highavailability.nonha.standalone.StandaloneClientHAServices;
 import org.apache.flink.runtime.rest.FileUpload;
 import org.apache.flink.runtime.rest.RestClient;
@@ -222,12 +223,20 @@ public final class OperatorCalls {
             params.jobPathParameter.resolve(jobA);
             return await(c.sendRequest(new JobResourceRequirementsHeaders(), params, EmptyRequestBody.getInstance()));
         }, r -> r.asJobResourceRequirements().map(j -> j.getJobVertexParallelisms().size() + " vertices").orElse("none"));
+        // The autoscaler's decision: one more slot for every vertex (the adaptive scheduler rescales in place).
         call("resource-requirements-put", c -> {
             var params = new JobMessageParameters();
             params.jobPathParameter.resolve(jobA);
-            var body = new JobResourceRequirementsBody(requirements.orElseThrow().asJobResourceRequirements().orElseThrow());
-            return await(c.sendRequest(new JobResourcesRequirementsUpdateHeaders(), params, body));
-        }, r -> "accepted");
+            var current = requirements.orElseThrow().asJobResourceRequirements().orElseThrow();
+            var wanted = JobResourceRequirements.newBuilder();
+            for (var vertexId : current.getJobVertices()) {
+                wanted.setParallelismForJobVertex(vertexId, 1, current.getParallelism(vertexId).getUpperBound() + 1);
+            }
+            await(c.sendRequest(new JobResourcesRequirementsUpdateHeaders(), params, new JobResourceRequirementsBody(wanted.build())));
+            // Read back what Flink now holds.
+            var after = await(c.sendRequest(new JobResourceRequirementsHeaders(), params, EmptyRequestBody.getInstance()));
+            return after.asJobResourceRequirements().orElseThrow();
+        }, r -> "upperBound=" + r.getParallelism(r.getJobVertices().iterator().next()).getUpperBound());
 
         // Checkpoints (triggerCheckpoint, fetchCheckpointInfo, getCheckpointInfo, fetchCheckpointStats).
         var checkpointTrigger = call("checkpoint-trigger", c -> {
@@ -282,7 +291,7 @@ public final class OperatorCalls {
         // Upgrade and deletion (savepointJobOrError, cancelJobOrError, requestJobResult).
         call("stop-with-savepoint", c -> await(c.stopWithSavepoint(jobA, false, savepointDir, SavepointFormatType.CANONICAL)), location -> location);
         call("cancel", c -> await(c.cancel(jobB)), r -> "cancelling");
-        call("job-result", c -> await(c.requestJobResult(jobA)), r -> r.getApplicationStatus().toString());
+        call("job-result", c -> await(c.requestJobResult(jobA)), r -> r.isSuccess() ? "SUCCEEDED" : "FAILED");
     }
 
     private interface Poll<T> {
