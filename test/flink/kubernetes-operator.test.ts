@@ -16,7 +16,7 @@ import { type GuardedFlink, startGuardedFlink } from './support/guarded-flink.js
  */
 
 const PROFILE_REFUSAL = 'This Flink action is not one of the calls your client profile allows'
-const RUN_TIMEOUT_MS = 240_000
+const RUN_TIMEOUT_MS = 300_000
 
 let guarded: GuardedFlink
 let port: number

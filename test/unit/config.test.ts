@@ -31,7 +31,14 @@ describe('config', () => {
       },
       limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
-      authz: { roles: {}, rules: [], sensLogsFor: 'admin', allowedNetworks: [], trustedProxies: [] },
+      authz: {
+        roles: {},
+        profiles: {},
+        rules: [],
+        sensLogsFor: 'admin',
+        allowedNetworks: [],
+        trustedProxies: [],
+      },
       responses: {
         cors: { allowedOrigins: [], allowCredentials: false, maxAgeSec: 600 },
         hstsMaxAgeSec: 31536000,
