@@ -108,7 +108,7 @@ export const ConfigSchema = Type.Object(
         }),
         port: port(
           DEFAULT_ADMIN_PORT,
-          'Port of the admin listener: /healthz and /readyz (0 picks a free port).',
+          'Port of the admin listener: /healthz, /readyz, /readyz/strict and /metrics (0 picks a free port).',
         ),
       },
       'The admin listener, kept apart from the public port.',
