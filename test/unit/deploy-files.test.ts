@@ -162,3 +162,26 @@ describe('docker/grafana/flink-guard.json', () => {
     }
   })
 })
+
+describe('docs/deploy-kubernetes.md shows the manifests’ configs as they are', () => {
+  const doc = read('docs/deploy-kubernetes.md')
+  /** The yaml block after `<!-- <file> ConfigMap <name> -->`, unindented. */
+  const blockAfter = (marker: string): string => {
+    const at = doc.indexOf(`<!-- ${marker} -->`)
+    expect(at, marker).toBeGreaterThan(-1)
+    const fence = /```yaml\n([\s\S]*?)\n\s*```/.exec(doc.slice(at))!
+    return `${fence[1]!
+      .split('\n')
+      .map((line) => line.replace(/^ {3}/, ''))
+      .join('\n')}\n`
+  }
+  it.each([
+    ['docker/k8s/sidecar.yaml', 'flink-guard-config'],
+    ['docker/k8s/flink-deployment.yaml', 'flink-guard-operator-config'],
+  ])('%s ConfigMap %s', (file, name) => {
+    const configMap = parseAllDocuments(read(file))
+      .map((document) => document.toJS() as Manifest)
+      .find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === name)!
+    expect(blockAfter(`${file} ConfigMap ${name}`)).toBe(configMap.data['flink-guard.yaml'])
+  })
+})
