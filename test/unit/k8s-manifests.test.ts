@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs'
+// The generated models only: the package's entry point loads an undici that needs a newer Node.
+import * as k8s from '@kubernetes/client-node/dist/gen/models/all.js'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { validateConfig } from '../../src/config/load.js'
-import { flinkDeploymentProblems, podSpecsOf, restrictedProblems } from './support/k8s.js'
+import {
+  coreProblems,
+  flinkDeploymentProblems,
+  podSpecProblems,
+  podSpecsOf,
+  restrictedProblems,
+} from './support/k8s.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, walked field by field
 type Manifest = Record<string, any>
@@ -62,6 +70,65 @@ describe('the FlinkDeployment against the operator CRD, strictly', () => {
     expect(config.authz.profiles).toEqual({ 'flink-kubernetes-operator': 'kubernetes-operator' })
     expect(flinkDeployment.spec.flinkConfiguration['rest.bind-address']).toBe('127.0.0.1')
     expect(flinkDeployment.spec.flinkConfiguration['rest.port']).toBe(String(config.listen.port))
+  })
+})
+
+const models = k8s as unknown as Record<string, unknown>
+
+describe('the core kinds against the Kubernetes schemas, strictly', () => {
+  const resources = FILES.flatMap((file) =>
+    documentsOf(file)
+      .filter((doc) => doc.kind !== 'FlinkDeployment')
+      .map((doc) => ({ file, name: `${doc.kind}/${doc.metadata.name}`, doc })),
+  )
+
+  it.each(resources)('$file $name is valid', ({ doc }) => {
+    expect(coreProblems(doc, models)).toEqual([])
+  })
+
+  it('the FlinkDeployment’s pod templates are valid pod specs too', () => {
+    for (const { spec } of podSpecsOf(flinkDeployment)) expect(podSpecProblems(spec, models)).toEqual([])
+  })
+
+  const gateway = () => clone(documentsOf(FILES[2]!).find((doc) => doc.kind === 'Deployment')!)
+
+  it.each([
+    [
+      'a misspelt container field',
+      (d: Manifest) => {
+        d.spec.template.spec.containers[0].imagePullPolicyy = 'Always'
+      },
+      '/spec/template/spec/containers/0: unknown field "imagePullPolicyy"',
+    ],
+    [
+      'a misspelt pod field',
+      (d: Manifest) => {
+        d.spec.template.spec.terminationGracePeriod = 45
+      },
+      '/spec/template/spec: unknown field "terminationGracePeriod"',
+    ],
+    [
+      'a wrong type',
+      (d: Manifest) => {
+        d.spec.replicas = 'two'
+      },
+      '/spec/replicas: must be a number',
+    ],
+    [
+      'a list where an object belongs',
+      (d: Manifest) => {
+        d.spec.selector = []
+      },
+      '/spec/selector: must be an object',
+    ],
+  ])('refuses %s', (_what, spoil, problem) => {
+    const bad = gateway()
+    spoil(bad)
+    expect(coreProblems(bad, models)).toEqual([problem])
+  })
+
+  it('does not guess at kinds it has no schema for', () => {
+    expect(coreProblems({ apiVersion: 'example.com/v1', kind: 'Widget' }, models)).toBeNull()
   })
 })
 

@@ -143,3 +143,100 @@ export function restrictedProblems(pod: Json): string[] {
   }
   return problems
 }
+
+/**
+ * Kubernetes core kinds, strictly: the models of @kubernetes/client-node (generated from the Kubernetes
+ * OpenAPI, release-1.36) list every field of every type; a key no model lists is an unknown field.
+ */
+const CORE_KINDS: Readonly<Record<string, string>> = {
+  'v1 ConfigMap': 'V1ConfigMap',
+  'v1 Secret': 'V1Secret',
+  'v1 Service': 'V1Service',
+  'apps/v1 Deployment': 'V1Deployment',
+  'networking.k8s.io/v1 NetworkPolicy': 'V1NetworkPolicy',
+  'policy/v1 PodDisruptionBudget': 'V1PodDisruptionBudget',
+}
+
+interface Attribute {
+  readonly baseName: string
+  readonly type: string
+}
+
+type Model = { getAttributeTypeMap(): readonly Attribute[] }
+
+/** Problems of a core-kind manifest; null when the kind is not one of CORE_KINDS. */
+export function coreProblems(resource: Json, models: Record<string, unknown>): string[] | null {
+  const type = CORE_KINDS[`${resource.apiVersion} ${resource.kind}`]
+  if (type === undefined) return null
+  const problems: string[] = []
+  checkValue(resource, type, '', models, problems)
+  return problems
+}
+
+/** A pod template's spec as a V1PodSpec (the FlinkDeployment's pod templates). */
+export function podSpecProblems(spec: Json, models: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  checkValue(spec, 'V1PodSpec', '', models, problems)
+  return problems
+}
+
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+
+function checkValue(
+  value: unknown,
+  type: string,
+  at: string,
+  models: Record<string, unknown>,
+  problems: string[],
+): void {
+  const where = at === '' ? '/' : at
+  const array = /^Array<(.+)>$/.exec(type)
+  if (array !== null) {
+    if (!Array.isArray(value)) problems.push(`${where}: must be an array`)
+    else
+      for (const [index, item] of value.entries())
+        checkValue(item, array[1]!, `${at}/${index}`, models, problems)
+    return
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type)
+  if (map !== null) {
+    if (!isObject(value)) problems.push(`${where}: must be a map`)
+    else
+      for (const [key, item] of Object.entries(value))
+        checkValue(item, map[1]!, `${at}/${key}`, models, problems)
+    return
+  }
+  switch (type) {
+    case 'any':
+      return
+    case 'string':
+    case 'Date':
+      if (typeof value !== 'string') problems.push(`${where}: must be a string`)
+      return
+    case 'number':
+      if (typeof value !== 'number') problems.push(`${where}: must be a number`)
+      return
+    case 'boolean':
+      if (typeof value !== 'boolean') problems.push(`${where}: must be a boolean`)
+      return
+    case 'IntOrString':
+      if (typeof value !== 'string' && typeof value !== 'number')
+        problems.push(`${where}: must be an integer or a string`)
+      return
+  }
+  const model = models[type] as Model | undefined
+  if (model?.getAttributeTypeMap === undefined) throw new Error(`no model for type ${type} at ${where}`)
+  if (!isObject(value)) {
+    problems.push(`${where}: must be an object`)
+    return
+  }
+  const attributes = new Map(
+    model.getAttributeTypeMap().map((attribute) => [attribute.baseName, attribute.type]),
+  )
+  for (const [key, item] of Object.entries(value)) {
+    const attributeType = attributes.get(key)
+    if (attributeType === undefined) problems.push(`${where}: unknown field "${key}"`)
+    else checkValue(item, attributeType, `${at}/${key}`, models, problems)
+  }
+}
