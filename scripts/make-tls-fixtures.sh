@@ -30,6 +30,8 @@ kt -exportcert -keystore ca.keystore -alias ca -storepass $CAS -file ca.cer
 kt -exportcert -rfc -keystore ca.keystore -alias ca -storepass $CAS -file ca.pem
 kt -importcert -keystore ca.truststore -alias ca -storepass $TS -file ca.cer -noprompt -storetype PKCS12
 kt -importcert -keystore ca.truststore.jks -alias ca -storepass $TS -file ca.cer -noprompt -storetype JKS
+# The Flink Kubernetes Operator opens its truststore with OPERATOR_KEYSTORE_PASSWORD: one password for both.
+kt -importcert -keystore ca.operator.truststore -alias ca -storepass $KS -file ca.cer -noprompt -storetype PKCS12
 
 signed() { # signed <keystore> <storetype> <storepass> <keypass> <dname> <san> <keyalg args...>
   local store=$1 type=$2 sp=$3 kp=$4 dname=$5 san=$6; shift 6

@@ -129,6 +129,10 @@ export const ERRORS = {
   FG_ERR_AUTHZ_NO_PRESET: { status: 403, message: 'None of your roles is mapped to a preset' },
   FG_ERR_AUTHZ_PRESET_INSUFFICIENT: { status: 403, message: 'Your preset does not allow this Flink action' },
   FG_ERR_AUTHZ_RULE_DENIED: { status: 403, message: 'An authorization rule denies this request' },
+  FG_ERR_AUTHZ_PROFILE_DENIED: {
+    status: 403,
+    message: 'This Flink action is not one of the calls your client profile allows',
+  },
 
   // Anything unforeseen: the details go to the log, never to the client.
   FG_ERR_PROXY_INTERNAL: { status: 500, message: 'Internal proxy error' },

@@ -72,15 +72,22 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       ? null
       : startTlsReload(proxy.server as HttpsServer, tls, () => loadServerTls(tlsConfig!), logger, metrics)
   const checks: ReadinessChecks = {
-    upstream: async () => {
-      const result = await checkUpstream(forwarder.pool)
-      metrics?.setUpstreamUp(result.ok)
-      return result
+    upstream: {
+      required: true,
+      run: async () => {
+        const result = await checkUpstream(forwarder.pool)
+        metrics?.setUpstreamUp(result.ok)
+        return result
+      },
     },
   }
-  // Every key source (JWKS, htpasswd, …) must be loaded before the proxy is worth routing traffic to.
+  // Every key source must be loaded; one behind an identity provider (JWKS URI, OIDC discovery) only for
+  // /readyz/strict, so the operator and client certificates keep working while the provider is away.
   for (const authenticator of chain.authenticators) {
-    checks[`auth.${authenticator.method}`] = async () => authenticator.ready()
+    checks[`auth.${authenticator.method}`] = {
+      required: !authenticator.readinessNeedsProvider,
+      run: async () => authenticator.ready(),
+    }
   }
   const admin = await buildAdminApp(checks, metrics, logger)
 

@@ -49,6 +49,12 @@ export interface Authenticator {
   authenticate(credentials: Credentials): AuthOutcome | Promise<AuthOutcome>
   /** Readiness: its key source is loaded (JWKS fetched once, htpasswd read). */
   ready(): CheckResult
+  /**
+   * ready() waits on an identity provider over the network (a JWKS URI, OIDC discovery). `/readyz` then shows
+   * the check without failing on it, so a provider's blip never takes the pod out of its Service; `/readyz/strict`
+   * fails on it.
+   */
+  readonly readinessNeedsProvider: boolean
   /** Stops watchers and timers. */
   close(): Promise<void>
 }

@@ -16,6 +16,7 @@ const SAN_PREFIX = { dns: 'DNS:', email: 'email:', uri: 'URI:' } as const
  */
 export class MtlsAuthenticator implements Authenticator {
   readonly method = 'mtls' as const
+  readonly readinessNeedsProvider = false
 
   constructor(private readonly config: MtlsConfig) {}
 

@@ -3,6 +3,7 @@ import { ERRORS, FlinkGuardError } from '../errors.js'
 import type { CanonicalPath } from './canonical-path.js'
 import { type CompiledPolicy, type DenyCode, decide } from './decide.js'
 import { type Preset, presetForRoles } from './presets.js'
+import type { Profile } from './profiles.js'
 import type { FlinkRoute } from './routes.js'
 
 /** The decision as the rest of the request needs it: the audit line, the redaction choice, the metrics. */
@@ -13,6 +14,8 @@ export interface AuthzRecord {
   readonly preset: Preset | null
   /** Index of the allow rule that decided, or null. */
   readonly rule: number | null
+  /** The client profile that allowed it, or null. */
+  readonly profile: Profile | null
   readonly denial: DenyCode | null
 }
 
@@ -30,8 +33,8 @@ export function authorizeRequest(
 ): { record: AuthzRecord; error: FlinkGuardError | null } {
   const decision = decide(identity, method === 'HEAD' ? 'GET' : method, canonical, policy)
   if (decision.allow) {
-    const { route, params, preset, rule } = decision
-    return { record: { allowed: true, route, params, preset, rule, denial: null }, error: null }
+    const { route, params, preset, rule, profile } = decision
+    return { record: { allowed: true, route, params, preset, rule, profile, denial: null }, error: null }
   }
   return {
     record: {
@@ -40,6 +43,7 @@ export function authorizeRequest(
       params: NO_PARAMS,
       preset: presetForRoles(identity.roles, policy.roles),
       rule: null,
+      profile: null,
       denial: decision.code,
     },
     // The client sees the registry's message plus the specific reason, which names the route and presets only.

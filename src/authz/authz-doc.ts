@@ -1,5 +1,6 @@
 import { MAX_PATH_LENGTH_BYTES } from './canonical-path.js'
 import { CATEGORY_MIN_PRESET, PRESET_CATEGORIES, PRESETS, requiredPreset } from './presets.js'
+import { KUBERNETES_OPERATOR_CALLS, KUBERNETES_OPERATOR_RELEASE } from './profiles.js'
 import { CATEGORIES, FLINK_LINES, FLINK_ROUTES, type FlinkRoute, STATIC_UI_ROUTE } from './routes.js'
 
 /**
@@ -61,6 +62,31 @@ export function renderAuthorizationDoc(): string {
     '| Category | Lowest preset |',
     '|---|---|',
     ...categoryRows,
+    '',
+    '## Client profiles',
+    '',
+    '`authz.profiles` maps a role to a built-in client profile: exactly the REST calls one known program makes,',
+    'and nothing next to them (no category, no ladder). An identity may hold a profile and a preset; a request is',
+    'allowed when either allows it. With only a profile, any other route is refused with',
+    "`FG_ERR_AUTHZ_PROFILE_DENIED`, which Flink's client reports as a failed call. Rules apply as for everyone:",
+    'a matching `deny` rule still wins.',
+    '',
+    '### kubernetes-operator',
+    '',
+    'The Flink Kubernetes Operator and the autoscaler it embeds. Give its client certificate a role and map the',
+    'role, e.g. `auth.mtls.roles: { flink-operator: [flink-operator] }` and',
+    '`authz.profiles: { flink-operator: kubernetes-operator }`. The list is read from the `*Headers` classes and',
+    `RestClusterClient methods under \`src/main\` of apache/flink-kubernetes-operator \`${KUBERNETES_OPERATOR_RELEASE}\`.`,
+    "Not in it: `DELETE /cluster` (the operator deletes clusters through Kubernetes), the JobManager's logs and",
+    'configuration, `GET /savepoint-disposal/:triggerid` (the operator does not poll a disposal), and the dashboard.',
+    'The session-job jar upload goes through a bare `RestClient` that never sends `FLINK_REST_CLIENT_HEADERS`, so',
+    'only a client certificate covers every call.',
+    '',
+    '| Method | Route | Made by |',
+    '|---|---|---|',
+    ...KUBERNETES_OPERATOR_CALLS.map(
+      (call) => `| ${call.method} | \`${call.template}\` | ${cell(call.source)} |`,
+    ),
     '',
     '## Rules',
     '',

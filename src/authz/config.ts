@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { PRESETS } from './presets.js'
+import { PROFILES } from './profiles.js'
 
 const PresetSchema = Type.Union(
   PRESETS.map((preset) => Type.Literal(preset)),
@@ -28,6 +29,15 @@ export const AuthzConfigSchema = Type.Object(
       description:
         'Identity role or group -> preset; "*" applies to every authenticated identity. An identity whose roles map to nothing gets 403.',
     }),
+    profiles: Type.Record(
+      Type.String({ minLength: 1 }),
+      Type.Union(PROFILES.map((profile) => Type.Literal(profile))),
+      {
+        default: {},
+        description:
+          'Identity role or group -> built-in client profile: exactly the REST calls of that client, nothing more (kubernetes-operator: the Flink Kubernetes Operator and its autoscaler). "*" applies to every authenticated identity.',
+      },
+    ),
     rules: Type.Array(RuleSchema, {
       default: [],
       description: 'Allow or deny by method, path pattern, preset and subject; a matching deny always wins.',

@@ -10,6 +10,7 @@ import {
   requiredPreset,
   type SensLogsFor,
 } from './presets.js'
+import { isProfile, type Profile, profileAllowing, profilesForRoles } from './profiles.js'
 import type { FlinkRoute } from './routes.js'
 
 /**
@@ -20,7 +21,7 @@ import type { FlinkRoute } from './routes.js'
  * 2. Rules: a matching `deny` rule denies (deny wins); otherwise a matching `allow` rule allows, also for
  *    routes unknown to flink-guard and above the identity's preset.
  * 3. Unknown routes are denied. Known routes are allowed when the identity's preset reaches the route's
- *    required preset (`presets.ts`).
+ *    required preset (`presets.ts`), or when one of its profiles lists the route (`profiles.ts`).
  */
 
 export interface AuthzRule {
@@ -42,6 +43,8 @@ export interface AuthzRule {
 export interface AuthzPolicy {
   /** Identity role or group -> preset; `"*"` applies to every authenticated identity. */
   readonly roles: Readonly<Record<string, Preset>>
+  /** Identity role -> built-in client profile (`profiles.ts`); `"*"` applies to every authenticated identity. */
+  readonly profiles?: Readonly<Record<string, Profile>>
   readonly rules?: readonly AuthzRule[]
   /** Who may read the SENS log routes; default `admin`. */
   readonly sensLogsFor?: SensLogsFor
@@ -61,6 +64,7 @@ interface CompiledRule {
 
 export interface CompiledPolicy {
   readonly roles: ReadonlyMap<string, Preset>
+  readonly profiles: ReadonlyMap<string, Profile>
   readonly rules: readonly CompiledRule[]
   readonly sensLogsFor: SensLogsFor
 }
@@ -75,6 +79,8 @@ export type Decision =
       readonly params: Readonly<Record<string, string>>
       /** Index in `authz.rules` of the allow rule that decided, or null when the preset did. */
       readonly rule: number | null
+      /** The profile that allowed it, when neither a rule nor the preset did. */
+      readonly profile: Profile | null
     }
   | {
       readonly allow: false
@@ -89,6 +95,7 @@ export type DenyCode =
   | 'FG_ERR_AUTHZ_NO_PRESET'
   | 'FG_ERR_AUTHZ_PRESET_INSUFFICIENT'
   | 'FG_ERR_AUTHZ_RULE_DENIED'
+  | 'FG_ERR_AUTHZ_PROFILE_DENIED'
   | 'FG_ERR_PATH_PARAM_INVALID'
 
 const METHOD = /^[A-Z]+$/
@@ -110,12 +117,19 @@ export function compilePolicy(policy: AuthzPolicy): CompiledPolicy {
     }
     roles.set(role, preset)
   }
+  const profiles = new Map<string, Profile>()
+  for (const [role, profile] of Object.entries(policy.profiles ?? {})) {
+    if (!isProfile(profile)) {
+      throw invalid(`authz.profiles.${role}`, `must be kubernetes-operator, got ${JSON.stringify(profile)}`)
+    }
+    profiles.set(role, profile)
+  }
   const sensLogsFor = policy.sensLogsFor ?? 'admin'
   if (sensLogsFor !== 'admin' && sensLogsFor !== 'operator') {
     throw invalid('authz.sensLogsFor', `must be operator or admin, got ${JSON.stringify(sensLogsFor)}`)
   }
   const rules = (policy.rules ?? []).map((rule, index) => compileRule(rule, index))
-  return Object.freeze({ roles, rules: Object.freeze(rules), sensLogsFor })
+  return Object.freeze({ roles, profiles, rules: Object.freeze(rules), sensLogsFor })
 }
 
 function compileRule(rule: AuthzRule, index: number): CompiledRule {
@@ -222,7 +236,7 @@ export function decide(
     allowRule ??= rule.index
   }
   const params = match.kind === 'unknown' ? EMPTY_PARAMS : match.params
-  if (allowRule !== null) return { allow: true, preset, route, params, rule: allowRule }
+  if (allowRule !== null) return { allow: true, preset, route, params, rule: allowRule, profile: null }
 
   if (route === null) {
     return deny(
@@ -231,16 +245,30 @@ export function decide(
       null,
     )
   }
-  if (preset === null) {
-    return deny('FG_ERR_AUTHZ_NO_PRESET', 'none of your roles is mapped to a preset in authz.roles', route)
+  if (preset !== null && presetAllows(preset, route, policy.sensLogsFor)) {
+    return { allow: true, preset, route, params, rule: null, profile: null }
   }
-  if (!presetAllows(preset, route, policy.sensLogsFor)) {
-    const needed = requiredPreset(route, policy.sensLogsFor)
+  const profiles = profilesForRoles(identity.roles, policy.profiles)
+  const profile = profileAllowing(profiles, route)
+  if (profile !== null) return { allow: true, preset, route, params, rule: null, profile }
+  if (preset === null) {
+    if (profiles.length > 0) {
+      return deny(
+        'FG_ERR_AUTHZ_PROFILE_DENIED',
+        `${route.method} ${route.template} is not a call of profile ${profiles.join(', ')}`,
+        route,
+      )
+    }
     return deny(
-      'FG_ERR_AUTHZ_PRESET_INSUFFICIENT',
-      `${route.method} ${route.template} (${route.category}) needs preset ${needed}; yours is ${preset}`,
+      'FG_ERR_AUTHZ_NO_PRESET',
+      'none of your roles is mapped to a preset in authz.roles or a profile in authz.profiles',
       route,
     )
   }
-  return { allow: true, preset, route, params, rule: null }
+  const needed = requiredPreset(route, policy.sensLogsFor)
+  return deny(
+    'FG_ERR_AUTHZ_PRESET_INSUFFICIENT',
+    `${route.method} ${route.template} (${route.category}) needs preset ${needed}; yours is ${preset}`,
+    route,
+  )
 }

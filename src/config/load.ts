@@ -12,6 +12,7 @@ import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
+import { sharedPortProblems } from './shared-port.js'
 
 /** A config that failed validation; `problems` holds every message, each naming its key path. */
 export class ConfigError extends FlinkGuardError {
@@ -173,6 +174,7 @@ function semanticProblems(config: Config): string[] {
         `"upstream.url" must be an origin without a path or query (Flink serves from /), got "${url}"`,
       )
     }
+    problems.push(...sharedPortProblems(config.listen ?? {}, parsed))
   }
   if (
     typeof config.listen?.port === 'number' &&

@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object(
           minLength: 1,
           default: '127.0.0.1',
           description:
-            'Address the proxy listens on. Use 0.0.0.0 in a container so the Service can reach it.',
+            "Address the proxy listens on. As a sidecar on Flink's own port (Flink on 127.0.0.1), the pod IP, e.g. ${env:POD_IP}: a wildcard there collides with Flink's bind and is refused. 0.0.0.0 only on a port Flink does not use.",
         }),
         port: port(DEFAULT_LISTEN_PORT, 'Port of the proxy listener (0 picks a free port).'),
       },
@@ -108,7 +108,7 @@ export const ConfigSchema = Type.Object(
         }),
         port: port(
           DEFAULT_ADMIN_PORT,
-          'Port of the admin listener: /healthz and /readyz (0 picks a free port).',
+          'Port of the admin listener: /healthz, /readyz, /readyz/strict and /metrics (0 picks a free port).',
         ),
       },
       'The admin listener, kept apart from the public port.',

@@ -1,15 +1,24 @@
-import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify'
 import { replyWithError } from '../error-reply.js'
 import { ERROR_CODE_HEADER, ERRORS, FlinkGuardError } from '../errors.js'
 import type { CheckResult } from './health.js'
 import type { Logger } from './logger.js'
 import type { ProxyMetrics } from './metrics.js'
 
-export type ReadinessChecks = Record<string, () => Promise<CheckResult>>
+export interface ReadinessCheck {
+  readonly run: () => Promise<CheckResult>
+  /** A failure makes `/readyz` 503. Otherwise it is shown there as a warning and only `/readyz/strict` fails on it. */
+  readonly required: boolean
+}
+
+export type ReadinessChecks = Record<string, ReadinessCheck>
 
 /**
- * The admin listener, on its own port so probes and (later) metrics never share the public door.
- * `/healthz` says the process is alive; `/readyz` says whether it can do its job, and if not, why.
+ * The admin listener, on its own port so probes and metrics never share the public door. Probes that cannot
+ * deadlock a pod (docs/deploy-kubernetes.md): `/healthz` (liveness and startup) asks the process alone;
+ * `/readyz` fails only on what this pod itself lacks (Flink not answering, a local key file not loaded) and
+ * shows the identity-provider checks without failing on them, since a provider's blip must not take every
+ * replica out of its Service at once; `/readyz/strict` fails on every check.
  */
 export async function buildAdminApp(
   checks: ReadinessChecks,
@@ -33,13 +42,19 @@ export async function buildAdminApp(
     )
   }
 
-  app.get('/readyz', async (_request, reply) => {
+  const readiness = async (reply: FastifyReply, strict: boolean) => {
     const names = Object.keys(checks)
-    const results = await Promise.all(names.map((name) => checks[name]!()))
+    const results = await Promise.all(names.map((name) => checks[name]!.run()))
     const report = Object.fromEntries(names.map((name, index) => [name, results[index]!]))
-    const failed = names.filter((_name, index) => !results[index]!.ok)
-    if (failed.length === 0) return { status: 'ready', checks: report }
-    const reasons = failed.map((name) => `${name}: ${report[name]!.reason ?? 'failed'}`)
+    const failing = names.filter((_name, index) => !results[index]!.ok)
+    const reason = (name: string) => `${name}: ${report[name]!.reason ?? 'failed'}`
+    const failed = strict ? failing : failing.filter((name) => checks[name]!.required)
+    if (failed.length === 0) {
+      return failing.length === 0
+        ? { status: 'ready', checks: report }
+        : { status: 'ready', checks: report, warnings: failing.map(reason) }
+    }
+    const reasons = failed.map(reason)
     // Not Flink's client path (probes and people read it), so the checks stay in the body beside the code.
     return reply
       .code(503)
@@ -49,7 +64,9 @@ export async function buildAdminApp(
         code: 'FG_ERR_ADMIN_NOT_READY',
         checks: report,
       })
-  })
+  }
+  app.get('/readyz', (_request, reply) => readiness(reply, false))
+  app.get('/readyz/strict', (_request, reply) => readiness(reply, true))
 
   return app
 }

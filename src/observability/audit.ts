@@ -46,6 +46,7 @@ export function logAudit(request: FastifyRequest, reply: FastifyReply): void {
         allowed: authz.allowed,
         preset: authz.preset,
         rule: authz.rule,
+        profile: authz.profile,
         denial: authz.denial,
         action: `${request.method} ${authz.route!.template}`,
         category: authz.route!.category,

@@ -1,6 +1,7 @@
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
+import { freePort } from './support/free-port.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
 
 describe('admin listener', () => {
@@ -83,5 +84,62 @@ describe('readiness over an upstream restart', () => {
     } finally {
       await proxy.close(1_000)
     }
+  })
+})
+
+describe('probes while the identity provider is unreachable', () => {
+  let standin: Standin
+  let proxy: TestProxy
+  beforeAll(async () => {
+    standin = await startStandin()
+    // A JWKS URI nothing listens on: the provider is down from the start.
+    const idp = `http://127.0.0.1:${await freePort()}/jwks.json`
+    proxy = await startProxy(standin.url, {
+      auth: {
+        jwt: { issuer: 'https://idp.test', audience: 'flink-guard', jwksUri: idp },
+        anonymous: { roles: ['tester'] },
+      },
+    })
+  })
+  afterAll(async () => {
+    await proxy.close(1_000)
+    await standin.close()
+  })
+
+  const get = async (path: string) => {
+    const response = await request(`${proxy.adminUrl}${path}`)
+    return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> }
+  }
+
+  it('liveness and startup (/healthz) ask the process alone', async () => {
+    expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'alive' } })
+  })
+
+  it('/readyz stays 200 and shows the provider check as a warning', async () => {
+    const ready = await get('/readyz')
+    expect(ready.status).toBe(200)
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      checks: { upstream: { ok: true }, 'auth.jwt': { ok: false } },
+      warnings: [expect.stringMatching(/^auth\.jwt: JWKS not loaded yet: /)],
+    })
+  })
+
+  it('/readyz/strict fails on it, naming the check', async () => {
+    const strict = await get('/readyz/strict')
+    expect(strict.status).toBe(503)
+    expect(strict.body).toMatchObject({
+      code: 'FG_ERR_ADMIN_NOT_READY',
+      errors: [expect.stringMatching(/^flink-guard is not ready: auth\.jwt: JWKS not loaded yet/)],
+    })
+  })
+
+  it('/readyz still fails when Flink itself does not answer', async () => {
+    await standin.close()
+    const ready = await get('/readyz')
+    expect(ready.status).toBe(503)
+    expect(ready.body.errors).toEqual([expect.stringMatching(/^flink-guard is not ready: upstream: /)])
+    // The provider's check is not among the reasons /readyz gives.
+    expect(String((ready.body.errors as string[])[0])).not.toContain('auth.jwt')
   })
 })

@@ -401,7 +401,7 @@ describe('cross-site requests with credentials a browser sends by itself', () =>
 })
 
 describe('readiness of key sources', () => {
-  it('is 503 naming the JWKS while the IdP is unreachable at start, and 200 once keys arrive', async () => {
+  it('/readyz/strict is 503 naming the JWKS while the IdP is unreachable at start (/readyz only warns), and 200 once keys arrive', async () => {
     const idp = await startJwksServer([key.publicJwk])
     idp.down = true
     const late = await startProxy(standin.url, {
@@ -409,12 +409,15 @@ describe('readiness of key sources', () => {
       authz: { roles: { '*': 'viewer' } },
     })
     try {
-      const notReady = await request(`${late.adminUrl}/readyz`)
+      const notReady = await request(`${late.adminUrl}/readyz/strict`)
       expect(notReady.statusCode).toBe(503)
       expect(JSON.stringify(await notReady.body.json())).toContain('auth.jwt')
+      const lenient = await request(`${late.adminUrl}/readyz`)
+      expect(lenient.statusCode).toBe(200)
+      expect(await lenient.body.json()).toMatchObject({ warnings: [expect.stringContaining('auth.jwt')] })
       idp.down = false
       await eventually(async () => {
-        const ready = await request(`${late.adminUrl}/readyz`)
+        const ready = await request(`${late.adminUrl}/readyz/strict`)
         await ready.body.dump()
         return ready.statusCode === 200
       }, 15_000)

@@ -916,7 +916,7 @@ describe('cross-site requests with a session cookie', () => {
 const clientAuthorization = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`
 
 describe('provider unreachable', () => {
-  it('starts anyway, reports not ready, and answers a page load with 502 instead of a redirect', async () => {
+  it('starts anyway, reports not ready on /readyz/strict (a warning on /readyz), and answers a page load with 502 instead of a redirect', async () => {
     const deadPort = await freePort()
     const offline = await startProxy(standin.url, {
       tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
@@ -924,9 +924,12 @@ describe('provider unreachable', () => {
       authz: { roles: { 'flink-viewers': 'viewer' } },
     })
     try {
-      const ready = await request(`${offline.adminUrl}/readyz`)
+      const ready = await request(`${offline.adminUrl}/readyz/strict`)
       expect(ready.statusCode).toBe(503)
       expect(await ready.body.text()).toContain('auth.oidc')
+      const lenient = await request(`${offline.adminUrl}/readyz`)
+      expect(lenient.statusCode).toBe(200)
+      expect(await lenient.body.text()).toContain('auth.oidc')
       standin.record.reset() // the readiness check asked Flink for /config
       const browser = new BrowserClient(dispatcher)
       const page = await browser.send(`${offline.proxyUrl.replace('127.0.0.1', 'localhost')}/`)

@@ -311,3 +311,133 @@ describe('compilePolicy() refuses a bad policy, naming the key', () => {
     expect((error as FlinkGuardError).message).toContain(`"${keyPath}"`)
   })
 })
+
+describe('the kubernetes-operator profile', () => {
+  /**
+   * The calls of the Flink Kubernetes Operator 1.15.0 and its autoscaler, written out again from the operator's
+   * source (AbstractFlinkService, NativeFlinkService, SessionReconciler, RestApiMetricsCollector,
+   * ScalingMetricCollector) rather than read from profiles.ts.
+   */
+  const OPERATOR_CALLS = new Set([
+    'GET /config',
+    'GET /jobs/overview',
+    'GET /jobs/:jobid',
+    'GET /jobs/:jobid/execution-result',
+    'PATCH /jobs/:jobid',
+    'GET /jobs/:jobid/exceptions',
+    'GET /jobs/:jobid/checkpoints',
+    'POST /jobs/:jobid/checkpoints',
+    'GET /jobs/:jobid/checkpoints/:triggerid',
+    'GET /jobs/:jobid/checkpoints/details/:checkpointid',
+    'POST /jobs/:jobid/savepoints',
+    'GET /jobs/:jobid/savepoints/:triggerid',
+    'POST /jobs/:jobid/stop',
+    'GET /jobs/:jobid/metrics',
+    'GET /jobs/:jobid/resource-requirements',
+    'PUT /jobs/:jobid/resource-requirements',
+    'GET /jobs/:jobid/vertices/:vertexid/subtasks/metrics',
+    'GET /jobmanager/metrics',
+    'GET /taskmanagers',
+    'GET /taskmanagers/metrics',
+    'POST /jars/upload',
+    'POST /jars/:jarid/run',
+    'DELETE /jars/:jarid',
+    'POST /savepoint-disposal',
+  ])
+  const operatorPolicy = compilePolicy({
+    roles: ROLES,
+    profiles: { 'flink-operator': 'kubernetes-operator' },
+  })
+  const operator = identity(['flink-operator'], 'flink-operator')
+
+  it.each(FLINK_ROUTES.map((route) => [`${route.method} ${route.template}`, route] as const))(
+    '%s: allowed exactly when the operator makes that call',
+    (call, route) => {
+      const decision = run(operator, route.method, fill(route.template), operatorPolicy)
+      if (OPERATOR_CALLS.has(call)) {
+        expect(decision).toMatchObject({
+          allow: true,
+          profile: 'kubernetes-operator',
+          preset: null,
+          rule: null,
+        })
+      } else {
+        expect(decision).toMatchObject({ allow: false, code: 'FG_ERR_AUTHZ_PROFILE_DENIED' })
+      }
+    },
+  )
+
+  it('lists only routes flink-guard knows, and every one of them is allowed', () => {
+    const known = new Set(FLINK_ROUTES.map((route) => `${route.method} ${route.template}`))
+    for (const call of OPERATOR_CALLS) expect(known.has(call), call).toBe(true)
+  })
+
+  it.each([
+    ['DELETE', '/cluster'],
+    ['GET', '/jobmanager/logs'],
+    ['GET', '/jobmanager/log'],
+    ['GET', '/jobmanager/config'],
+    ['GET', `/jobs/${J}/jobmanager/config`],
+    ['GET', '/savepoint-disposal/0f6bd3b1a6d3b4e5f60718293a4b5c6d'],
+    ['POST', '/jobs'],
+    ['GET', '/jars'],
+    ['POST', '/jars/x.jar/plan'],
+    ['GET', `/jobs/${J}/yarn-cancel`],
+    ['GET', '/index.html'],
+  ])('refuses %s %s with the profile named', (method, target) => {
+    const decision = run(operator, method, target, operatorPolicy)
+    expect(decision).toMatchObject({ allow: false, code: 'FG_ERR_AUTHZ_PROFILE_DENIED' })
+    expect(decision.allow === false && decision.reason).toMatch(
+      /is not a call of profile kubernetes-operator$/,
+    )
+  })
+
+  it('refuses a route it does not know, and a bad parameter on a route it allows', () => {
+    expect(run(operator, 'GET', '/jobs/overview/extra', operatorPolicy)).toMatchObject({
+      code: 'FG_ERR_AUTHZ_UNKNOWN_ROUTE',
+    })
+    expect(run(operator, 'PATCH', '/jobs/not-a-job-id', operatorPolicy)).toMatchObject({
+      code: 'FG_ERR_PATH_PARAM_INVALID',
+    })
+  })
+
+  it('a deny rule still wins over the profile', () => {
+    const policy = compilePolicy({
+      roles: ROLES,
+      profiles: { 'flink-operator': 'kubernetes-operator' },
+      rules: [{ effect: 'deny', methods: ['POST'], path: '/savepoint-disposal' }],
+    })
+    expect(run(operator, 'POST', '/savepoint-disposal', policy)).toMatchObject({
+      allow: false,
+      code: 'FG_ERR_AUTHZ_RULE_DENIED',
+    })
+  })
+
+  it('adds to a preset: a viewer who is also the operator may cancel but not read the logs', () => {
+    const both = identity(['flink-viewers', 'flink-operator'])
+    expect(run(both, 'PATCH', `/jobs/${J}`, operatorPolicy)).toMatchObject({
+      allow: true,
+      preset: 'viewer',
+      profile: 'kubernetes-operator',
+    })
+    expect(run(both, 'GET', '/jobs', operatorPolicy)).toMatchObject({ allow: true, profile: null })
+    expect(run(both, 'GET', '/jobmanager/logs', operatorPolicy)).toMatchObject({
+      code: 'FG_ERR_AUTHZ_PRESET_INSUFFICIENT',
+    })
+  })
+
+  it('a role mapped to nothing is not the operator', () => {
+    expect(run(identity(['flink-operators-x']), 'GET', '/config', operatorPolicy)).toMatchObject({
+      code: 'FG_ERR_AUTHZ_NO_PRESET',
+    })
+  })
+
+  it.each([['kubernetes'], ['Kubernetes-Operator'], ['admin'], [''], [null], [['kubernetes-operator']]])(
+    'refuses the profile name %j at compile time',
+    (value) => {
+      expect(() =>
+        compilePolicy({ roles: {}, profiles: { ops: value as unknown as 'kubernetes-operator' } }),
+      ).toThrow(/"authz\.profiles\.ops" must be kubernetes-operator/)
+    },
+  )
+})

@@ -31,7 +31,14 @@ describe('config', () => {
       },
       limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
-      authz: { roles: {}, rules: [], sensLogsFor: 'admin', allowedNetworks: [], trustedProxies: [] },
+      authz: {
+        roles: {},
+        profiles: {},
+        rules: [],
+        sensLogsFor: 'admin',
+        allowedNetworks: [],
+        trustedProxies: [],
+      },
       responses: {
         cors: { allowedOrigins: [], allowCredentials: false, maxAgeSec: 600 },
         hstsMaxAgeSec: 31536000,
@@ -184,5 +191,56 @@ tsl: {}
     expect(
       problemsOf('upstream: { url: "http://127.0.0.1:1" }\nauth: { order: [kerberos], anonymous: {} }'),
     ).toEqual(['"auth.order[0]" must be one of mtls, jwt, oidc, basic, got "kerberos"'])
+  })
+})
+
+describe('a listener sharing Flink’s port on another address', () => {
+  const config = (listen: string, upstream: string) =>
+    `${AUTH}listen: { host: "${listen}", port: 8081 }\nupstream: { url: "${upstream}" }\n`
+
+  it.each([
+    ['10.1.2.3', 'http://127.0.0.1:8081'],
+    ['127.0.0.2', 'http://127.0.0.1:8081'],
+    ['0.0.0.0', 'http://127.0.0.1:8082'],
+    ['0.0.0.0', 'http://flink-jobmanager-rest:8081'],
+    ['fd00::7', 'https://[::1]:8081'],
+  ])('accepts listen.host %s beside upstream %s', (listen, upstream) => {
+    expect(parseConfig(config(listen, upstream), 'x.yaml', {}).config.listen).toEqual({
+      host: listen,
+      port: 8081,
+    })
+  })
+
+  it.each([
+    ['0.0.0.0', 'http://127.0.0.1:8081'],
+    ['::', 'http://127.0.0.1:8081'],
+    ['0:0:0:0:0:0:0:0', 'https://localhost:8081'],
+    ['::0', 'http://[::1]:8081'],
+    ['0.0.0.0', 'http://127.0.0.5:8081'],
+  ])('refuses the wildcard %s on the port of upstream %s', (listen, upstream) => {
+    expect(problemsOf(config(listen, upstream))).toEqual([
+      expect.stringMatching(/^"listen\.host" must not be a wildcard \(.+\) on Flink's own port 8081: /),
+    ])
+  })
+
+  it('refuses a wildcard on port 80 against an upstream that names no port', () => {
+    const yaml = `${AUTH}listen: { host: "0.0.0.0", port: 80 }\nupstream: { url: "http://127.0.0.1" }\n`
+    expect(problemsOf(yaml)).toEqual([expect.stringContaining("on Flink's own port 80")])
+  })
+
+  it.each([
+    ['127.0.0.1', 'http://127.0.0.1:8081'],
+    ['localhost', 'http://127.0.0.1:8081'],
+    ['127.0.0.1', 'http://LOCALHOST:8081'],
+    ['::1', 'http://[::1]:8081'],
+  ])('refuses %s when it is upstream %s itself', (listen, upstream) => {
+    expect(problemsOf(config(listen, upstream))).toEqual([
+      expect.stringMatching(/^"listen\.host" .+:8081 is "upstream\.url" itself/),
+    ])
+  })
+
+  it('takes the pod IP from the environment, as the manifests do', () => {
+    const yaml = `${AUTH}listen: { host: "\${env:POD_IP}", port: 8081 }\nupstream: { url: "http://127.0.0.1:8081" }\n`
+    expect(parseConfig(yaml, 'x.yaml', { POD_IP: '10.244.0.17' }).config.listen.host).toBe('10.244.0.17')
   })
 })

@@ -28,6 +28,7 @@ type Verification = Identity | 'unknown_user' | 'bad_password' | number
  *     // or: const basic = new BasicAuthenticator(config.auth.basic, { logger }); await basic.start()
  */
 export class BasicAuthenticator implements Authenticator {
+  readonly readinessNeedsProvider = false
   readonly method = 'basic' as const
   readonly #config: BasicConfig
   readonly #file: HtpasswdFile

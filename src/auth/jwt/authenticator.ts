@@ -106,6 +106,10 @@ export class JwtAuthenticator implements Authenticator {
     await this.#remote?.refresh()
   }
 
+  get readinessNeedsProvider(): boolean {
+    return this.#remote !== null
+  }
+
   ready(): CheckResult {
     if (this.#remote !== null) return this.#remote.ready()
     if (this.#config.keyFiles !== undefined && this.#staticKeys === null) {

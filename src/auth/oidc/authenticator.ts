@@ -38,6 +38,7 @@ export function refreshMarginSec(session: Pick<Session, 'expiresAt' | 'issuedAt'
  * a 401 that deletes it. The login itself (redirect, callback, logout) is `login` (login-flow.ts).
  */
 export class OidcAuthenticator implements Authenticator {
+  readonly readinessNeedsProvider = true
   readonly method = 'oidc' as const
   readonly login: OidcLogin
   readonly #relyingParty: RelyingParty

@@ -24,12 +24,17 @@ const CLI_TIMEOUT_MS = 120_000
 
 /** The `java` arguments that make the `flink` command: its Java 17 options, the classpath, CliFrontend. */
 export function cliJavaArgs(build: FlinkBuild): string[] {
+  return javaArgs(build, 'org.apache.flink.client.cli.CliFrontend')
+}
+
+/** A client main class with the CLI's Java 17 options, on Flink's classpath and flink-it.jar. */
+function javaArgs(build: FlinkBuild, mainClass: string): string[] {
   return [
     '--add-opens=java.base/java.lang=ALL-UNNAMED',
     '--add-opens=java.base/java.util=ALL-UNNAMED',
     '-cp',
     `${build.classpath}:${build.jobJar}`,
-    'org.apache.flink.client.cli.CliFrontend',
+    mainClass,
   ]
 }
 
@@ -46,25 +51,36 @@ export function flinkCliIn(build: FlinkBuild, confDir: string): FlinkCli {
   return {
     confDir,
     run: (args, env = {}) =>
-      new Promise((resolve, reject) => {
-        const child = spawn('java', [...cliJavaArgs(build), ...args], {
-          env: { ...process.env, FLINK_CONF_DIR: confDir, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (chunk) => {
-          stdout += chunk
-        })
-        child.stderr.on('data', (chunk) => {
-          stderr += chunk
-        })
-        const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS)
-        child.once('error', reject)
-        child.once('close', (code) => {
-          clearTimeout(timer)
-          resolve({ code, stdout, stderr })
-        })
-      }),
+      runJava(build, 'org.apache.flink.client.cli.CliFrontend', args, { FLINK_CONF_DIR: confDir, ...env }),
   }
+}
+
+/** A main class on Flink's classpath and flink-it.jar, as a client process: its exit code and output. */
+export function runJava(
+  build: FlinkBuild,
+  mainClass: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = CLI_TIMEOUT_MS,
+): Promise<FlinkCliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', [...javaArgs(build, mainClass), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
 }

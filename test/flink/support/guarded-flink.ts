@@ -71,11 +71,20 @@ export interface GuardedFlink {
   close(): Promise<void>
 }
 
-export async function startGuardedFlink(): Promise<GuardedFlink> {
+export interface GuardedFlinkOptions {
+  /** More config.yaml entries for Flink (e.g. the adaptive scheduler). */
+  readonly flinkConfig?: Record<string, unknown>
+  /** Replaces `auth.mtls` (by default: OUs as roles, no extra roles). */
+  readonly mtls?: Record<string, unknown>
+  /** `authz.profiles`. */
+  readonly profiles?: Record<string, string>
+}
+
+export async function startGuardedFlink(options: GuardedFlinkOptions = {}): Promise<GuardedFlink> {
   // flink-guard's upstream identity: client.other (CA-signed), the one certificate Flink pins.
   const upstreamPem = readFileSync(fixture('client.other.pem'), 'utf8')
   const flink = await startFlinkCluster({
-    config: flinkRestTls(fingerprintsOf('client.other').sha1),
+    config: { ...flinkRestTls(fingerprintsOf('client.other').sha1), ...options.flinkConfig },
     clientCert: { cert: upstreamPem, key: upstreamPem },
   })
   const key: SigningKey = await signingKey('k1', 'ES256')
@@ -92,11 +101,11 @@ export async function startGuardedFlink(): Promise<GuardedFlink> {
       truststore: fixture('ca.pem'),
     },
     auth: {
-      mtls: {},
+      mtls: options.mtls ?? {},
       jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.jwksUri, rolesClaim: 'groups' },
       basic: { htpasswd, users: { vera: ['flink-viewers'], odin: ['flink-operators'] } },
     },
-    authz: { roles: ROLE_PRESETS },
+    authz: { roles: ROLE_PRESETS, profiles: options.profiles ?? {} },
     upstream: {
       tls: {
         truststore: fixture('ca.pem'),
