@@ -65,7 +65,7 @@ describe('example configs', () => {
     'config/%s passes check-config',
     (name) => {
       const loaded = loadConfigFile(join(root, 'config', name), ENV)
-      expect(loaded.config.upstream.url).toMatch(/^https?:\/\//)
+      expect(loaded.config.upstream!.url).toMatch(/^https?:\/\//)
     },
   )
 
