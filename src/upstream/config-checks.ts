@@ -108,6 +108,11 @@ function yarnProblems(yarn: Config['yarn']): string[] {
       problems.push(`"yarn.allowedHosts[${index}]" must be a host name, "*.domain" or a CIDR, got "${entry}"`)
     })
   }
+  // yarn:* roles are the gateway's own (owner and queue grants): an identity's role by that name is dropped.
+  for (const role of Object.keys(yarn.authz?.roles ?? {})) {
+    if (role.startsWith('yarn:'))
+      problems.push(`"yarn.authz.roles.${role}" must not start with "yarn:" (reserved)`)
+  }
   if (Array.isArray(yarn.authz?.rules)) {
     try {
       compilePolicy({ roles: {}, rules: yarn.authz.rules })

@@ -157,13 +157,6 @@ export const YarnConfigSchema = Type.Object(
           'Serve application_<ts>_<n> on the host application-<ts>-<n><hostSuffix>, e.g. ".yarn.flink.example.com": one origin per application.',
       }),
     ),
-    historyServer: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description:
-          "Flink's HistoryServer: finished applications redirect to <historyServer>/#/job/… instead of a 404.",
-      }),
-    ),
     upstream: YarnUpstreamSchema,
     authz: Type.Object(
       {

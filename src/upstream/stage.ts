@@ -41,9 +41,7 @@ export function upstreamStage(
       request.canonical = resolution.canonical
       request.routeLabel = routeLabelOf(request.method, resolution.canonical)
     }
-    if (resolution.extraRoles.length > 0) {
-      request.identity = { ...identity, roles: [...identity.roles, ...resolution.extraRoles] }
-    }
+    if (resolution.roles !== null) request.identity = { ...identity, roles: resolution.roles }
   })
   if (metrics !== null) {
     scope.addHook('onResponse', async (request, reply) => {

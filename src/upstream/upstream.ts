@@ -1,5 +1,6 @@
 import type { CanonicalPath } from '../authz/canonical-path.js'
 import type { CompiledPolicy } from '../authz/decide.js'
+import type { CheckResult } from '../observability/health.js'
 import type { Forwarder } from '../proxy/forward.js'
 
 /** One Flink the gateway forwards to: its pool and the policy its requests are authorised against. */
@@ -16,8 +17,11 @@ export type Resolution =
       readonly upstream: Upstream
       /** The path as this upstream's Flink sees it (the prefix removed). */
       readonly canonical: CanonicalPath
-      /** Roles the identity holds on this upstream only (YARN owner and queue), added for authorization. */
-      readonly extraRoles: readonly string[]
+      /**
+       * The roles to authorise with on this upstream (YARN: the identity's own plus owner and queue roles);
+       * null keeps the identity's.
+       */
+      readonly roles: readonly string[] | null
     }
   /** The bare prefix: the dashboard's relative URLs need the page URL to end in `/`. */
   | { readonly kind: 'redirect'; readonly location: string }
@@ -34,6 +38,7 @@ export interface ResolutionInput {
 /** A source of upstreams beyond the static ones (YARN discovery); `null` when the request is not its own. */
 export interface UpstreamSource {
   resolve(input: ResolutionInput): Promise<Resolution | null>
+  readiness(): Promise<CheckResult>
   close(): Promise<void>
   destroy(): Promise<void>
 }

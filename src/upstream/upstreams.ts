@@ -10,6 +10,7 @@ import type { IdentityHeaderNames, RequestHeaderPolicy } from '../proxy/headers.
 import type { UpstreamConfig } from './config.js'
 import { splitPrefix } from './prefix.js'
 import type { Resolution, ResolutionInput, Upstream, UpstreamSource } from './upstream.js'
+import { createYarnSource, YARN_UPSTREAM } from './yarn/yarn-source.js'
 
 /** The path root of the gateway's clusters: `/clusters/<name>/`. */
 export const CLUSTERS_ROOT = 'clusters'
@@ -36,8 +37,6 @@ export interface UpstreamSet {
 export interface UpstreamSetDependencies {
   readonly headerPolicy: (identityHeaders: IdentityHeaderNames | null) => RequestHeaderPolicy
   readonly metrics: ProxyMetrics | null
-  /** YARN discovery, when configured (src/upstream/yarn/). */
-  readonly yarn?: UpstreamSource
 }
 
 export function createUpstreams(config: Readonly<Config>, deps: UpstreamSetDependencies): UpstreamSet {
@@ -70,10 +69,11 @@ export function createUpstreams(config: Readonly<Config>, deps: UpstreamSetDepen
     ...(fallback === null ? [] : [fallback]),
     ...new Set([...byPrefix.values(), ...byHost.values()]),
   ]
-  const yarn = deps.yarn ?? null
+  const yarn: UpstreamSource | null =
+    config.yarn === undefined ? null : createYarnSource(config, config.yarn, deps)
 
   async function resolve(input: ResolutionInput): Promise<Resolution> {
-    const none = { extraRoles: [] as string[] }
+    const none = { roles: null }
     // A claimed host serves its cluster alone: its dashboard's origin cannot reach another cluster by path.
     const claimed = input.hostname === null ? undefined : byHost.get(input.hostname)
     if (claimed !== undefined)
@@ -103,9 +103,10 @@ export function createUpstreams(config: Readonly<Config>, deps: UpstreamSetDepen
   return {
     resolve,
     readiness: fallback === null ? {} : { upstream: check(fallback) },
-    clusterReadiness: Object.fromEntries(
-      all.filter((upstream) => upstream !== fallback).map((upstream) => [upstream.name, check(upstream)]),
-    ),
+    clusterReadiness: Object.fromEntries([
+      ...all.filter((upstream) => upstream !== fallback).map((upstream) => [upstream.name, check(upstream)]),
+      ...(yarn === null ? [] : [[YARN_UPSTREAM, () => yarn.readiness()]]),
+    ]),
     close: async () => {
       await Promise.all([...all.map((upstream) => upstream.forwarder.close()), yarn?.close()])
     },
