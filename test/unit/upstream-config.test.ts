@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { canonicalize } from '../../src/authz/canonical-path.js'
 import { ConfigError, validateConfig } from '../../src/config/load.js'
 import { splitPrefix } from '../../src/upstream/prefix.js'
+import { compileAllowlist, parseHostPort } from '../../src/upstream/yarn/allowlist.js'
 
 const AUTH = { auth: { anonymous: { roles: ['x'] } } }
 
@@ -103,4 +104,51 @@ describe('splitPrefix', () => {
       expect(split(target)).toEqual({ kind: 'none' })
     },
   )
+})
+
+describe('the YARN address allowlist', () => {
+  const list = compileAllowlist(
+    ['*.nodes.example.com', 'edge.example.com', '10.1.0.0/16', '192.0.2.7'],
+    ['30000-30010', '8081'],
+  )
+
+  it.each([
+    ['nm1.nodes.example.com', 30000],
+    ['NM1.Nodes.Example.com', 30010],
+    ['edge.example.com', 8081],
+    ['10.1.255.1', 30005],
+    ['192.0.2.7', 8081],
+    // The IPv4-mapped spelling is the same address, and connects to the same host.
+    ['::ffff:10.1.0.1', 30000],
+  ])('allows %s:%i', (host, port) => {
+    expect(list.allows(host, port)).toBe(true)
+  })
+
+  it.each([
+    ['nodes.example.com', 30000],
+    ['evilnodes.example.com', 30000],
+    ['nm1.nodes.example.com.evil.net', 30000],
+    ['edge.example.com', 30011],
+    ['edge.example.com', 29999],
+    ['sub.edge.example.com', 8081],
+    ['10.2.0.1', 30000],
+    ['192.0.2.8', 8081],
+    ['nm1.nodes.example.com', Number.NaN],
+  ])('refuses %s:%i', (host, port) => {
+    expect(list.allows(host, port)).toBe(false)
+  })
+
+  it.each([
+    ['nm1:30000', { host: 'nm1', port: 30000 }],
+    ['[::1]:8081', { host: '::1', port: 8081 }],
+    ['nm1:0', null],
+    ['nm1:70000', null],
+    ['nm1', null],
+    ['', null],
+    ['nm1:80/x', null],
+    ['user@nm1:80', null],
+    ['nm1:80 extra', null],
+  ])('reads amRPCAddress %j as %j', (address, parsed) => {
+    expect(parseHostPort(address)).toEqual(parsed)
+  })
 })
