@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/server.js'
 import { basicAuth, htpasswdFor, startGateway } from '../integration/support/gateway.js'
 import { curl, fixture, TRUSTSTORE_PASSWORD } from '../integration/support/tls-client.js'
+import { flinkApp, type ResourceManagerStandin, startResourceManager } from '../integration/support/yarn.js'
 import { type FlinkCluster, startFlinkCluster } from './support/flink.js'
 import { type FlinkCli, type FlinkCliResult, flinkCli } from './support/flink-cli.js'
 
@@ -19,6 +20,11 @@ let b: FlinkCluster
 let gateway: RunningServer
 let cli: FlinkCli
 let port: number
+let rm: ResourceManagerStandin
+/** b also runs as this YARN application: its cluster-id says so, as YarnClusterDescriptor sets it. */
+const APP_B = 'application_1700000000000_0042'
+/** An application the RM says lives at a's address; a's Flink says otherwise. */
+const APP_FAKE = 'application_1700000000000_0043'
 const ALICE = basicAuth('alice')
 const env = { FLINK_REST_CLIENT_HEADERS: `Authorization:${ALICE}` }
 const output = (result: FlinkCliResult) => `${result.stdout}\n${result.stderr}`
@@ -26,7 +32,10 @@ const byPrefix = (cluster: string) => `https://127.0.0.1:${port}/clusters/${clus
 
 beforeAll(async () => {
   a = await startFlinkCluster({ taskManager: false })
-  b = await startFlinkCluster({ taskManager: false })
+  b = await startFlinkCluster({ taskManager: false, config: { 'high-availability.cluster-id': APP_B } })
+  rm = await startResourceManager()
+  rm.apps.set(APP_B, flinkApp(APP_B, `127.0.0.1:${b.restPort}`, { user: 'alice' }))
+  rm.apps.set(APP_FAKE, flinkApp(APP_FAKE, `127.0.0.1:${a.restPort}`, { user: 'alice' }))
   gateway = await startGateway({
     tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
     auth: { basic: { htpasswd: htpasswdFor(['alice']), users: { alice: ['team-a', 'team-b'] } } },
@@ -39,6 +48,13 @@ beforeAll(async () => {
         authz: { roles: { 'team-b': 'deployer' } },
       },
     ],
+    // alice has no role on YARN applications: only being the owner makes her deployer there.
+    yarn: {
+      resourceManagers: [rm.url],
+      allowedHosts: ['127.0.0.1'],
+      allowedPorts: [String(a.restPort), String(b.restPort)],
+      authz: { owner: 'deployer' },
+    },
   })
   port = Number(new URL(gateway.proxyUrl).port)
   cli = flinkCli(a.build, {
@@ -49,7 +65,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await gateway?.close(1_000)
-  await Promise.all([a?.stop(), b?.stop()])
+  await Promise.all([a?.stop(), b?.stop(), rm?.close()])
 })
 
 /** Job ids a Flink itself reports (asked directly, not through the gateway). */
@@ -154,6 +170,30 @@ describe('curl and the dashboard under the prefix', () => {
       const response = await viaCurl(['--path-as-is', `https://127.0.0.1:${port}${path}`])
       expect(response.status, path).toBe(400)
     }
+  })
+})
+
+describe('a real Flink as a YARN application, found through the RM stand-in', () => {
+  const byApp = (appId: string) => `https://127.0.0.1:${port}/proxy/${appId}`
+
+  it('lets the owner `flink run -d` and `curl -F` through /proxy/<applicationId>/', async () => {
+    const result = await cli.run(
+      ['run', '-d', '-m', byApp(APP_B), b.build.jobJar, '--name', 'fg-on-yarn'],
+      env,
+    )
+    expect(result.code, output(result)).toBe(0)
+    expect(await jobsOf(b)).toContain(submittedJobId(result))
+    const upload = await viaCurl(['-F', `jarfile=@${b.build.jobJar}`, `${byApp(APP_B)}/jars/upload`])
+    expect(upload.status).toBe(200)
+    expect(JSON.parse(upload.body)).toMatchObject({ status: 'success' })
+    const page = await viaCurl([`${byApp(APP_B)}/`])
+    expect(page.body).toContain('<title>Apache Flink Web Dashboard</title>')
+  })
+
+  it("refuses an address whose Flink is not that application (a's cluster-id is not APP_FAKE)", async () => {
+    const response = await viaCurl(['-D', '-', `${byApp(APP_FAKE)}/overview`])
+    expect(response.status).toBe(502)
+    expect(response.body).toMatch(/^x-flink-guard-error: FG_ERR_CLUSTER_IDENTITY\r?$/im)
   })
 })
 
