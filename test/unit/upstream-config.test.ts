@@ -82,7 +82,8 @@ describe('splitPrefix', () => {
     expect(split('/clusters/a/v1/jobs/')).toMatchObject({
       canonical: { matchPath: '/jobs', path: '/v1/jobs/' },
     })
-    expect(split('/clusters/a/a+b')).toMatchObject({ canonical: { path: '/a+b', forwardTarget: '/a%2Bb' } })
+    // Flink's second decoding reads `+` as a space; the target goes out as sent.
+    expect(split('/clusters/a/a+b')).toMatchObject({ canonical: { path: '/a b', forwardTarget: '/a+b' } })
     // A leading run of slashes is one slash to Flink and to the screening alike.
     expect(split('///clusters/a/jobs')).toMatchObject({ kind: 'prefixed', name: 'a' })
   })
