@@ -7,7 +7,6 @@ import type { OidcLogin } from './auth/oidc/login-flow.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
-import type { CompiledPolicy } from './authz/decide.js'
 import type { NetworkList } from './authz/networks.js'
 import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
@@ -20,10 +19,12 @@ import { requestIdOf } from './observability/request-id.js'
 import { ROUTE_LABEL_INVALID, ROUTE_LABEL_UNKNOWN, routeLabelOf } from './observability/route-label.js'
 import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
-import type { Forwarder } from './proxy/forward.js'
 import { type CorsPolicy, isPreflight, securityHeaders } from './proxy/response-policy.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
+import { forwardToUpstream, upstreamStage } from './upstream/stage.js'
+import { longestResponseMs } from './upstream/static-upstreams.js'
+import type { UpstreamSet } from './upstream/upstreams.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,11 +44,11 @@ declare module 'fastify' {
 }
 
 export interface ProxyAppDependencies {
-  readonly forwarder: Forwarder
+  /** Which Flink a request addresses, its pool and its policy (src/upstream/). */
+  readonly upstreams: UpstreamSet
   readonly logger: Logger
   readonly metrics: ProxyMetrics | null
   readonly chain: AuthChain
-  readonly policy: CompiledPolicy
   /** Null: every client address may try. */
   readonly allowedNetworks: NetworkList | null
   readonly cors: CorsPolicy
@@ -77,7 +78,7 @@ export async function buildProxyApp(
   config: Readonly<Config>,
   deps: ProxyAppDependencies,
 ): Promise<FastifyInstance> {
-  const { forwarder, metrics, chain, policy, allowedNetworks, cors } = deps
+  const { upstreams, metrics, chain, allowedNetworks, cors } = deps
   const login = deps.login ?? null
   const headersOverHttp = securityHeaders(config.responses, false)
   const headersOverTls = securityHeaders(config.responses, true)
@@ -113,7 +114,7 @@ export async function buildProxyApp(
     genReqId: requestIdOf,
     routerOptions: { maxParamLength: 8192 },
     http: serverOptions,
-    connectionTimeout: config.upstream.timeouts.responseMs + 30_000,
+    connectionTimeout: longestResponseMs(config) + 30_000,
     keepAliveTimeout: CLIENT_KEEP_ALIVE_MS,
     return503OnClosing: false,
     clientErrorHandler: replyToClientError,
@@ -200,6 +201,9 @@ export async function buildProxyApp(
     // 2. Authenticate, 3. refuse cross-site state changes of credentials a browser sends by itself (all
     // but bearer tokens), 4. authorize: all before a byte of the body is read.
     proxy.addHook('onRequest', async (request, reply) => authenticate(request, reply))
+    // Resolve the upstream (src/upstream/stage.ts): cluster by host or prefix, its pool and policy; from here
+    // on `canonical` is the path as that cluster's Flink sees it.
+    upstreamStage(proxy, upstreams, metrics)
     proxy.addHook('onRequest', async (request) => {
       const { identity, canonical } = request
       // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
@@ -222,7 +226,7 @@ export async function buildProxyApp(
         request.identity!,
         request.method,
         request.canonical!,
-        policy,
+        request.upstream!.policy,
       )
       request.authz = record
       if (error !== null) {
@@ -231,7 +235,7 @@ export async function buildProxyApp(
       }
     })
     // 5. Forward
-    proxy.route({ method: [...ALL_METHODS], url: '/*', handler: forwarder.forward })
+    proxy.route({ method: [...ALL_METHODS], url: '/*', handler: forwardToUpstream })
   })
 
   async function authenticate(

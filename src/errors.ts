@@ -63,6 +63,28 @@ export const ERRORS = {
     message: "The Flink REST endpoint refused flink-guard's client certificate (upstream.tls.keystore)",
   },
 
+  // Upstream resolution (src/upstream/): which cluster or YARN application a request addresses.
+  FG_ERR_CLUSTER_UNKNOWN: { status: 404, message: 'No Flink cluster is known by this address' },
+  FG_ERR_CLUSTER_STARTING: {
+    status: 503,
+    retryAfterSec: 5,
+    message: 'The Flink application is starting; retry shortly',
+  },
+  FG_ERR_CLUSTER_FINISHED: { status: 404, message: 'The Flink application has finished' },
+  FG_ERR_CLUSTER_ADDRESS_REFUSED: {
+    status: 502,
+    message: "The application's address is outside yarn.allowedHosts / yarn.allowedPorts",
+  },
+  FG_ERR_CLUSTER_IDENTITY: {
+    status: 502,
+    message: 'The Flink REST endpoint at the registered address is not this application',
+  },
+  FG_ERR_CLUSTER_DISCOVERY: {
+    status: 503,
+    retryAfterSec: 2,
+    message: 'No ResourceManager could be asked about the application; retry shortly',
+  },
+
   // Admin listener
   FG_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'No such admin endpoint' },
   FG_ERR_ADMIN_NOT_READY: { status: 503, message: 'flink-guard is not ready' },

@@ -5,19 +5,17 @@ import { buildProxyApp } from './app.js'
 import { createAuthChain } from './auth/create-chain.js'
 import { OidcAuthenticator } from './auth/oidc/authenticator.js'
 import { withoutProxyCookies } from './auth/oidc/proxy-cookies.js'
-import { compilePolicy } from './authz/decide.js'
 import { compileNetworks } from './authz/networks.js'
 import type { Config } from './config/schema.js'
 import { FlinkGuardError } from './errors.js'
 import { buildAdminApp, type ReadinessChecks } from './observability/admin-app.js'
-import { checkUpstream } from './observability/health.js'
 import type { Logger } from './observability/logger.js'
 import { ProxyMetrics } from './observability/metrics.js'
-import { createForwarder } from './proxy/forward.js'
 import { requestHeaderPolicy } from './proxy/headers.js'
 import { corsPolicy } from './proxy/response-policy.js'
 import { startTlsReload, type TlsReloader } from './tls/reload.js'
 import { loadServerTls, pinsOf } from './tls/server-tls.js'
+import { createUpstreams } from './upstream/upstreams.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -45,19 +43,21 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const chain = await createAuthChain(config.auth, logger)
   const oidc =
     chain.authenticators.find((authenticator) => authenticator instanceof OidcAuthenticator) ?? null
-  const headerPolicy = requestHeaderPolicy({
-    identityHeaders: config.upstream.identityHeaders ?? null,
-    // The session and login cookies are the proxy's: Flink never sees them, the user's other cookies pass.
-    ...(oidc === null ? {} : { filterCookie: withoutProxyCookies }),
+  const upstreams = createUpstreams(config, {
+    headerPolicy: (identityHeaders) =>
+      requestHeaderPolicy({
+        identityHeaders,
+        // The session and login cookies are the proxy's: Flink never sees them, the user's other cookies pass.
+        ...(oidc === null ? {} : { filterCookie: withoutProxyCookies }),
+      }),
+    metrics,
   })
-  const forwarder = createForwarder(config, headerPolicy, metrics ?? undefined)
   const { allowedNetworks } = config.authz
   const proxy = await buildProxyApp(config, {
-    forwarder,
+    upstreams,
     logger,
     metrics,
     chain,
-    policy: compilePolicy(config.authz),
     allowedNetworks: allowedNetworks.length > 0 ? compileNetworks(allowedNetworks) : null,
     cors: corsPolicy(config.responses.cors),
     tls,
@@ -71,32 +71,25 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     tls === null
       ? null
       : startTlsReload(proxy.server as HttpsServer, tls, () => loadServerTls(tlsConfig!), logger, metrics)
-  const checks: ReadinessChecks = {
-    upstream: {
-      required: true,
-      run: async () => {
-        const result = await checkUpstream(forwarder.pool)
-        metrics?.setUpstreamUp(result.ok)
-        return result
-      },
-    },
-  }
-  // Every key source must be loaded; one behind an identity provider (JWKS URI, OIDC discovery) only for
-  // /readyz/strict, so the operator and client certificates keep working while the provider is away.
+  // Flink must answer; every key source must be loaded, one behind an identity provider (JWKS URI, OIDC
+  // discovery) only for /readyz/strict, so the operator and client certificates keep working while it is away.
+  const checks: ReadinessChecks = Object.fromEntries(
+    Object.entries(upstreams.readiness).map(([name, run]) => [name, { required: true, run }]),
+  )
   for (const authenticator of chain.authenticators) {
     checks[`auth.${authenticator.method}`] = {
       required: !authenticator.readinessNeedsProvider,
       run: async () => authenticator.ready(),
     }
   }
-  const admin = await buildAdminApp(checks, metrics, logger)
+  const admin = await buildAdminApp(checks, metrics, logger, upstreams.clusterReadiness)
 
   try {
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
     await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
-    await Promise.allSettled([proxy.close(), admin.close(), forwarder.close(), chain.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), upstreams.close(), chain.close()])
     const { code, message } = err as { code?: string; message?: string }
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
       message: `cannot listen: ${code ?? ''} ${message ?? ''}`,
@@ -124,7 +117,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       admin.server.closeAllConnections()
       await drained
     }
-    await (inTime ? forwarder.close() : forwarder.pool.destroy())
+    await (inTime ? upstreams.close() : upstreams.destroy())
     await chain.close()
     reloader?.close()
     return inTime

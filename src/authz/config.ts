@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox'
 import { PRESETS } from './presets.js'
 import { PROFILES } from './profiles.js'
 
-const PresetSchema = Type.Union(
+export const PresetSchema = Type.Union(
   PRESETS.map((preset) => Type.Literal(preset)),
   { description: 'viewer < operator < deployer < admin' },
 )
 
-const RuleSchema = Type.Object(
+export const RuleSchema = Type.Object(
   {
     effect: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
     methods: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

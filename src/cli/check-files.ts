@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import { upstreamConnector } from '../proxy/upstream-tls.js'
 import { loadServerTls } from '../tls/server-tls.js'
+import { staticUpstreams } from '../upstream/static-upstreams.js'
 
 const quiet = { info() {}, warn() {}, error() {} }
 
@@ -16,9 +17,11 @@ const quiet = { info() {}, warn() {}, error() {} }
 export async function fileProblems(config: Readonly<Config>): Promise<string[]> {
   const checks: (() => unknown)[] = []
   if (config.tls !== undefined) checks.push(() => loadServerTls(config.tls!))
-  // As the forwarder decides whether it needs a TLS connector (forward.ts).
-  if (new URL(config.upstream.url).protocol === 'https:') {
-    checks.push(() => upstreamConnector(config.upstream.tls, config.upstream.timeouts.connectMs))
+  // As the forwarder decides whether it needs a TLS connector (forward.ts), for every upstream named.
+  for (const upstream of staticUpstreams(config)) {
+    if (new URL(upstream.url).protocol === 'https:') {
+      checks.push(() => upstreamConnector(upstream.tls, upstream.timeouts.connectMs))
+    }
   }
   const { basic, jwt, oidc } = config.auth
   if (basic !== undefined) {

@@ -31,10 +31,10 @@ export async function demo(argv: string[]): Promise<number> {
   const user = await demoCredentials()
   demoCertificates()
   const { config } = loadConfigFile(options.config ?? QUICKSTART_CONFIG)
-  const upstream = new URL(config.upstream.url)
+  const upstream = new URL(config.upstream?.url ?? 'about:blank')
   if (upstream.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(upstream.hostname)) {
     throw new FlinkGuardError('FG_ERR_CLI_USAGE', {
-      message: `the demo runs the stand-in itself, so upstream.url must be http://127.0.0.1:<port>, got ${config.upstream.url}`,
+      message: `the demo runs the stand-in itself, so upstream.url must be http://127.0.0.1:<port>, got ${config.upstream?.url ?? 'none'}`,
     })
   }
   const standin = await startStandin({ host: '127.0.0.1', port: Number(upstream.port) })

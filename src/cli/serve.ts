@@ -26,7 +26,12 @@ export async function serve(argv: string[]): Promise<number> {
   const server = await startServer(config, createLogger(options['log-level'] ?? 'info'))
   for (const warning of warnings) server.proxy.log.warn({ warning }, 'configuration warning')
   server.proxy.log.info(
-    { proxy: server.proxyUrl, admin: server.adminUrl, upstream: config.upstream.url },
+    {
+      proxy: server.proxyUrl,
+      admin: server.adminUrl,
+      upstream: config.upstream?.url ?? null,
+      clusters: config.clusters?.map((cluster) => cluster.name) ?? [],
+    },
     'flink-guard started',
   )
   onShutdownSignal(async (signal) => {

@@ -9,6 +9,7 @@ import { compilePolicy } from '../authz/decide.js'
 import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
 import { pinProblems, tlsConfigProblems } from '../tls/config.js'
+import { routingProblems, upstreamUrlProblems } from '../upstream/config-checks.js'
 import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
@@ -152,29 +153,9 @@ function describe(key: string, error: ValueError): string {
  * at once), so each one first makes sure the values it reads have the right type.
  */
 function semanticProblems(config: Config): string[] {
-  const problems: string[] = []
-  const url: unknown = config.upstream?.url
-  let parsed: URL | undefined
-  if (typeof url === 'string') {
-    try {
-      parsed = new URL(url)
-    } catch {
-      problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
-    }
-  }
-  if (parsed) {
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      problems.push(`"upstream.url" must be an http: or https: URL, got "${url}"`)
-    }
-    if (parsed.username !== '' || parsed.password !== '') {
-      problems.push(`"upstream.url" must not carry credentials, got "${parsed.origin}" with a user name`)
-    }
-    if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
-      problems.push(
-        `"upstream.url" must be an origin without a path or query (Flink serves from /), got "${url}"`,
-      )
-    }
-    problems.push(...sharedPortProblems(config.listen ?? {}, parsed))
+  const problems: string[] = [...upstreamUrlProblems(config.upstream?.url, 'upstream.url')]
+  if (problems.length === 0 && typeof config.upstream?.url === 'string') {
+    problems.push(...sharedPortProblems(config.listen ?? {}, new URL(config.upstream.url)))
   }
   if (
     typeof config.listen?.port === 'number' &&
@@ -187,6 +168,7 @@ function semanticProblems(config: Config): string[] {
   problems.push(
     ...tlsConfigProblems(config.tls),
     ...pinProblems(config.upstream?.tls?.pinnedFingerprints, 'upstream.tls.pinnedFingerprints'),
+    ...routingProblems(config),
     ...authProblems(config),
     ...authzProblems(config),
     ...corsProblems(config),

@@ -2,7 +2,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { AuthConfigSchema } from '../auth/config.js'
 import { AuthzConfigSchema } from '../authz/config.js'
 import { ResponsesConfigSchema } from '../proxy/response-policy.js'
-import { TlsConfigSchema, UpstreamTlsConfigSchema } from '../tls/config.js'
+import { TlsConfigSchema } from '../tls/config.js'
+import { ClustersConfigSchema, UpstreamConfigSchema, YarnConfigSchema } from '../upstream/config.js'
 
 /**
  * The configuration schema: the one source of the config's shape, its defaults and its TypeScript type.
@@ -20,8 +21,7 @@ const milliseconds = (defaultMs: number, description: string) =>
 
 export const DEFAULT_LISTEN_PORT = 8443
 export const DEFAULT_ADMIN_PORT = 9250
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
-export const DEFAULT_RESPONSE_TIMEOUT_MS = 60_000
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../upstream/config.js'
 /** Jar uploads of hundreds of MB are normal for Flink; 2 GiB leaves room without being unbounded. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
@@ -48,43 +48,9 @@ export const ConfigSchema = Type.Object(
           "Flink's conf directory or its config.yaml / flink-conf.yaml: upstream.url and upstream.tls from rest.* and security.ssl.rest.*, and tls.* defaults from Flink's REST keystore, security.ssl.algorithms and security.ssl.protocol. Keys set here win.",
       }),
     ),
-    upstream: Type.Object(
-      {
-        url: Type.String({
-          minLength: 1,
-          description:
-            'Base URL of the Flink REST endpoint, e.g. http://127.0.0.1:8081 (Flink bound to loopback).',
-        }),
-        timeouts: strictObject(
-          {
-            connectMs: milliseconds(
-              DEFAULT_CONNECT_TIMEOUT_MS,
-              'Time to open a connection to Flink (then 504).',
-            ),
-            responseMs: milliseconds(
-              DEFAULT_RESPONSE_TIMEOUT_MS,
-              'Time for Flink to send response headers, and the longest pause within a response body (then 504).',
-            ),
-          },
-          'Upstream timeouts.',
-        ),
-        tls: UpstreamTlsConfigSchema,
-        identityHeaders: Type.Optional(
-          Type.Object(
-            {
-              user: Type.String({ minLength: 1, default: 'X-Forwarded-User' }),
-              groups: Type.String({ minLength: 1, default: 'X-Forwarded-Groups' }),
-            },
-            {
-              additionalProperties: false,
-              description:
-                "When set, the authenticated subject and its roles (comma-separated) are sent to Flink in these headers. Clients' copies are always removed.",
-            },
-          ),
-        ),
-      },
-      { additionalProperties: false, description: 'The Flink REST endpoint behind the proxy.' },
-    ),
+    upstream: Type.Optional(UpstreamConfigSchema),
+    clusters: Type.Optional(ClustersConfigSchema),
+    yarn: Type.Optional(YarnConfigSchema),
     limits: strictObject(
       {
         maxBodyBytes: Type.Integer({

@@ -24,6 +24,7 @@ export async function buildAdminApp(
   checks: ReadinessChecks,
   metrics: ProxyMetrics | null,
   logger: Logger,
+  clusterChecks: Readonly<Record<string, () => Promise<CheckResult>>> = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
@@ -67,6 +68,24 @@ export async function buildAdminApp(
   }
   app.get('/readyz', (_request, reply) => readiness(reply, false))
   app.get('/readyz/strict', (_request, reply) => readiness(reply, true))
+
+  // A gateway stays ready while one of its clusters is down (that cluster's routes answer 503 on their own);
+  // each cluster has a probe of its own for dashboards and alerts.
+  app.get<{ Params: { name: string } }>('/readyz/clusters/:name', async (request, reply) => {
+    const check = Object.hasOwn(clusterChecks, request.params.name)
+      ? clusterChecks[request.params.name]
+      : undefined
+    if (check === undefined) throw new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND')
+    const result = await check()
+    if (result.ok) return { status: 'ready', cluster: request.params.name }
+    return reply
+      .code(503)
+      .header(ERROR_CODE_HEADER, 'FG_ERR_ADMIN_NOT_READY')
+      .send({
+        errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${result.reason ?? 'failed'}`],
+        code: 'FG_ERR_ADMIN_NOT_READY',
+      })
+  })
 
   return app
 }

@@ -43,6 +43,19 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  private readonly clusterUp = new Gauge({
+    name: 'flink_guard_cluster_up',
+    help: 'Per named cluster (clusters[].name, or yarn): whether it answered the last readiness check or forwarded request',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  })
+  private readonly clusterRequests = new Counter({
+    name: 'flink_guard_cluster_requests_total',
+    help: 'Requests resolved to a named cluster (clusters[].name, or yarn for every YARN application), by status',
+    labelNames: ['cluster', 'status'] as const,
+    registers: [this.registry],
+  })
+
   private readonly authFailures = new Counter({
     name: 'flink_guard_auth_failures_total',
     help: 'Requests refused by authentication, by scheme (none: no credential) and reason',
@@ -107,14 +120,26 @@ export class ProxyMetrics implements UpstreamObserver {
     this.reloads.inc({ what, result })
   }
 
-  upstreamResponded(request: FastifyRequest, seconds: number): void {
+  /** `cluster`: a configured name (bounded by the config), absent for the top-level upstream. */
+  upstreamResponded(request: FastifyRequest, seconds: number, cluster?: string): void {
     this.upstreamDuration.observe({ route: request.routeLabel }, seconds)
-    this.upstreamUp.set(1)
+    if (cluster === undefined) this.upstreamUp.set(1)
+    else this.clusterUp.set({ cluster }, 1)
   }
 
-  upstreamFailed(_request: FastifyRequest, error: FlinkGuardError): void {
+  upstreamFailed(_request: FastifyRequest, error: FlinkGuardError, cluster?: string): void {
     // Every FG_ERR_UPSTREAM_* failure (refused, reset, TLS, bad answer, timeouts) means Flink is not serving.
-    if (error.code.startsWith('FG_ERR_UPSTREAM_')) this.upstreamUp.set(0)
+    if (!error.code.startsWith('FG_ERR_UPSTREAM_')) return
+    if (cluster === undefined) this.upstreamUp.set(0)
+    else this.clusterUp.set({ cluster }, 0)
+  }
+
+  setClusterUp(cluster: string, up: boolean): void {
+    this.clusterUp.set({ cluster }, up ? 1 : 0)
+  }
+
+  recordClusterRequest(cluster: string, status: number): void {
+    this.clusterRequests.inc({ cluster, status })
   }
 
   setUpstreamUp(up: boolean): void {

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
 import type { Config } from '../config/schema.js'
 import { FlinkGuardError } from '../errors.js'
+import type { UpstreamConfig } from '../upstream/config.js'
 import { BodyLimit } from './body-limit.js'
 import { clientResponseHeaders, type RequestHeaderPolicy, upstreamRequestHeaders } from './headers.js'
 import { inspectionOf, inspectResponse } from './inspect-response.js'
@@ -19,6 +20,11 @@ const MAX_UPSTREAM_CONNECTIONS = 128
 export interface UpstreamObserver {
   upstreamResponded(request: FastifyRequest, seconds: number): void
   upstreamFailed(request: FastifyRequest, error: FlinkGuardError): void
+}
+
+export interface ForwarderOptions {
+  /** The upstream runs user code (a YARN application master): its Set-Cookie never reaches the client. */
+  readonly dropSetCookie?: boolean
 }
 
 export interface Forwarder {
@@ -36,19 +42,19 @@ export interface Forwarder {
  * byte-exact, and both bodies stream without buffering.
  */
 export function createForwarder(
-  config: Readonly<Config>,
+  upstream: Readonly<UpstreamConfig>,
+  config: Pick<Readonly<Config>, 'limits' | 'responses'>,
   headerPolicy: RequestHeaderPolicy,
   observer?: UpstreamObserver,
+  options: ForwarderOptions = {},
 ): Forwarder {
-  const { connectMs, responseMs } = config.upstream.timeouts
-  const origin = new URL(config.upstream.url)
+  const { connectMs, responseMs } = upstream.timeouts
+  const origin = new URL(upstream.url)
   const pool = new Pool(origin.origin, {
     connections: MAX_UPSTREAM_CONNECTIONS,
     pipelining: 1,
     connect:
-      origin.protocol === 'https:'
-        ? upstreamConnector(config.upstream.tls, connectMs)
-        : { timeout: connectMs },
+      origin.protocol === 'https:' ? upstreamConnector(upstream.tls, connectMs) : { timeout: connectMs },
     headersTimeout: responseMs,
     bodyTimeout: responseMs,
   })
@@ -106,7 +112,9 @@ export function createForwarder(
             })
           }
           observer?.upstreamResponded(request, (performance.now() - started) / 1000)
-          reply.code(statusCode).headers(clientResponseHeaders(headers))
+          const toClient = clientResponseHeaders(headers)
+          if (options.dropSetCookie === true) delete toClient['set-cookie']
+          reply.code(statusCode).headers(toClient)
           // Flink answered before reading the whole body (e.g. its own 413): the connection cannot be reused.
           if (!raw.complete) reply.header('connection', 'close')
           const inspection = inspectionOf(request, statusCode, headers, redactForNonAdmins)

@@ -405,7 +405,7 @@ describe(`flinkConf and a rest.bind-port range on a real Flink ${build.version}`
     expect(flink.restPort).toBeLessThanOrEqual(first + 20)
     expect(() => proxyConfig(flink.confDir)).toThrow(/flink-guard cannot know\. Set upstream\.url/)
     const given = proxyConfig(flink.confDir, { upstream: { url: flink.restUrl } })
-    expect(given.config.upstream.url).toBe(flink.restUrl)
+    expect(given.config.upstream!.url).toBe(flink.restUrl)
   })
 })
 

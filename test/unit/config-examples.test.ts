@@ -67,7 +67,14 @@ describe('example configs', () => {
     'config/%s passes check-config',
     (name) => {
       const loaded = loadConfigFile(join(root, 'config', name), ENV)
-      expect(loaded.config.upstream.url).toMatch(/^https?:\/\//)
+      const { upstream, clusters, yarn } = loaded.config
+      const urls = [
+        upstream?.url,
+        ...(clusters ?? []).map((c) => c.upstream.url),
+        ...(yarn?.resourceManagers ?? []),
+      ]
+      expect(urls.filter((url) => url !== undefined).length).toBeGreaterThan(0)
+      for (const url of urls) if (url !== undefined) expect(url).toMatch(/^https?:\/\//)
     },
   )
 

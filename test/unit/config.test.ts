@@ -49,7 +49,7 @@ describe('config', () => {
       metrics: { enabled: true },
       shutdown: { graceMs: 30000 },
     })
-    expect(Object.isFrozen(config.upstream.timeouts)).toBe(true)
+    expect(Object.isFrozen(config.upstream!.timeouts)).toBe(true)
   })
 
   it('reports every problem at once, each with its key path', () => {
@@ -115,7 +115,7 @@ tsl: {}
       'x.yaml',
       { FLINK_PORT: '8081', PORT: '9443' },
     )
-    expect(loaded.config.upstream.url).toBe('http://127.0.0.1:8081')
+    expect(loaded.config.upstream!.url).toBe('http://127.0.0.1:8081')
     expect(loaded.config.listen.port).toBe(9443)
     const printed = maskedConfig(loaded) as {
       upstream: { url: string }

@@ -176,8 +176,8 @@ describe("Flink's configuration as flink-guard's defaults", () => {
     (name, text) => {
       const { config, warnings } = load({ [name]: text })
       expect(warnings).toEqual([])
-      expect(config.upstream.url).toBe('https://127.0.0.1:8082')
-      expect(config.upstream.tls).toMatchObject({
+      expect(config.upstream!.url).toBe('https://127.0.0.1:8082')
+      expect(config.upstream!.tls).toMatchObject({
         truststore: '/opt/flink/conf/ca.truststore',
         truststorePassword: 'rest_truststore_password',
         verifyHostname: false,
@@ -210,14 +210,14 @@ describe("Flink's configuration as flink-guard's defaults", () => {
     })
     expect(plain.config.tls?.ciphers).toBeUndefined()
     expect(plain.config.tls?.clientAuth).toBe('none')
-    expect(plain.config.upstream.tls.keystore).toBeUndefined()
+    expect(plain.config.upstream!.tls.keystore).toBeUndefined()
   })
 
   it('connects to rest.bind-port, where Flink listens, not to rest.port', () => {
     const { config } = load({
       'config.yaml': 'rest.bind-address: 127.0.0.1\nrest.port: 8081\nrest.bind-port: 8090\n',
     })
-    expect(config.upstream.url).toBe('http://127.0.0.1:8090')
+    expect(config.upstream!.url).toBe('http://127.0.0.1:8090')
   })
 
   it.each(['50100-50200', '50100,50101', '0', 'eighty'])(
@@ -225,7 +225,7 @@ describe("Flink's configuration as flink-guard's defaults", () => {
     (bindPort) => {
       const files = { 'config.yaml': `rest.bind-address: 127.0.0.1\nrest.bind-port: "${bindPort}"\n` }
       expect(() => load(files)).toThrow(/flink-guard cannot know\. Set upstream\.url/)
-      expect(load(files, 'upstream: { url: "http://127.0.0.1:50100" }\n').config.upstream.url).toBe(
+      expect(load(files, 'upstream: { url: "http://127.0.0.1:50100" }\n').config.upstream!.url).toBe(
         'http://127.0.0.1:50100',
       )
     },
@@ -249,8 +249,8 @@ describe("Flink's configuration as flink-guard's defaults", () => {
       'config.yaml':
         'rest.bind-address: 127.0.0.1\nsecurity.ssl.rest.enabled: true\nsecurity.ssl.rest.cert.fingerprint: 8A2A1B229C92DA73CE911C93925E38411BC824A4\n',
     })
-    expect(config.upstream.tls.pinnedFingerprints).toEqual([])
-    expect(config.upstream.tls.verifyHostname).toBe(true)
+    expect(config.upstream!.tls.pinnedFingerprints).toEqual([])
+    expect(config.upstream!.tls.verifyHostname).toBe(true)
     expect(warnings).toEqual([expect.stringContaining('fingerprint is ignored')])
   })
 
@@ -278,14 +278,14 @@ describe("Flink's configuration as flink-guard's defaults", () => {
       { 'flink-conf.yaml': LEGACY },
       'upstream: { url: "https://flink:9000" }\ntls: { cert: /c.pem, key: /k.pem, clientAuth: none }\n',
     )
-    expect(config.upstream.url).toBe('https://flink:9000')
+    expect(config.upstream!.url).toBe('https://flink:9000')
     expect(config.tls?.keystore).toBeUndefined()
     expect(config.tls?.clientAuth).toBe('none')
   })
 
   it('warns when Flink listens beyond loopback, and reports an unreadable flinkConf as a problem', () => {
     const { config, warnings } = load({ 'flink-conf.yaml': 'rest.bind-address: 0.0.0.0\nrest.port: 8081\n' })
-    expect(config.upstream.url).toBe('http://127.0.0.1:8081')
+    expect(config.upstream!.url).toBe('http://127.0.0.1:8081')
     expect(warnings).toEqual([expect.stringContaining("Flink's rest.bind-address is 0.0.0.0, not loopback")])
     expect(() =>
       parseConfig('flinkConf: /nonexistent/conf.yaml\nauth: { anonymous: {} }\n', 'x.yaml', {}),

@@ -66,7 +66,7 @@ describe('the FlinkDeployment against the operator CRD, strictly', () => {
       { POD_IP: '10.244.0.17', TLS_PASSWORD: 'x' },
     )
     expect(config.listen).toEqual({ host: '10.244.0.17', port: 8081 })
-    expect(config.upstream.url).toBe('https://127.0.0.1:8081')
+    expect(config.upstream?.url).toBe('https://127.0.0.1:8081')
     expect(config.authz.profiles).toEqual({ 'flink-kubernetes-operator': 'kubernetes-operator' })
     expect(flinkDeployment.spec.flinkConfiguration['rest.bind-address']).toBe('127.0.0.1')
     expect(flinkDeployment.spec.flinkConfiguration['rest.port']).toBe(String(config.listen.port))
