@@ -14,23 +14,32 @@ const TLS_VERIFICATION_CODES = new Set([
   'CERT_NOT_YET_VALID',
   'CERT_UNTRUSTED',
   'CERT_SIGNATURE_FAILURE',
-  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ])
+
+/**
+ * A TLS alert the peer sent, by its RFC 8446 name: Node spells the code after OpenSSL's reason string, which
+ * changed between OpenSSL 3.0 (Node 20: `ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN`) and 3.5 (Node 22+:
+ * `ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN`), and TLS 1.3's own alerts read `ERR_SSL_TLSV13_ALERT_...`.
+ */
+const TLS_ALERT = /^ERR_SSL_(?:SSLV3|SSL\/TLS|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/
+
+/** An alert that ends the handshake without naming a side (no common version or cipher, or no certificate). */
+const HANDSHAKE_ALERTS = new Set(['HANDSHAKE_FAILURE', 'PROTOCOL_VERSION', 'INSUFFICIENT_SECURITY'])
 
 /**
  * TLS alerts Flink sends when it rejects the proxy's client certificate (security.ssl.rest.authentication-enabled):
  * a server only ever judges the client's certificate, so these never mean Flink's own is at fault. Real Flink
  * (1.20, 2.3) answers an unpinned certificate with certificate_unknown (46).
  */
-const CLIENT_CERT_REFUSED_CODES = new Set([
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
-  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED',
-  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
-  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+const CLIENT_CERT_ALERTS = new Set([
+  'CERTIFICATE_UNKNOWN',
+  'BAD_CERTIFICATE',
+  'CERTIFICATE_EXPIRED',
+  'CERTIFICATE_REVOKED',
+  'UNSUPPORTED_CERTIFICATE',
+  'UNKNOWN_CA',
+  'CERTIFICATE_REQUIRED',
 ])
 
 /**
@@ -41,10 +50,11 @@ const CLIENT_CERT_REFUSED_CODES = new Set([
 export function upstreamError(err: unknown): FlinkGuardError {
   if (err instanceof FlinkGuardError) return err
   const code = (err as { code?: string } | null)?.code
-  if (code !== undefined && TLS_VERIFICATION_CODES.has(code)) {
+  const alert = code === undefined ? undefined : TLS_ALERT.exec(code)?.[1]
+  if ((code !== undefined && TLS_VERIFICATION_CODES.has(code)) || (alert && HANDSHAKE_ALERTS.has(alert))) {
     return new FlinkGuardError('FG_ERR_UPSTREAM_TLS', { cause: err })
   }
-  if (code !== undefined && CLIENT_CERT_REFUSED_CODES.has(code)) {
+  if (alert !== undefined && CLIENT_CERT_ALERTS.has(alert)) {
     return new FlinkGuardError('FG_ERR_UPSTREAM_CLIENT_CERT', { cause: err })
   }
   switch (code) {
