@@ -4,15 +4,15 @@ import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { AuthLogger } from '../logger.js'
 import { parseHtpasswd } from './htpasswd.js'
-import { dummyHashLike, type PasswordHash } from './password-hash.js'
+import { dummyHashes, type PasswordHash } from './password-hash.js'
 
 /** Editors and `kubectl` write a file in several steps; one reload after the burst of events settles. */
 const RELOAD_DEBOUNCE_MS = 100
 
 export interface HtpasswdContent {
   readonly users: ReadonlyMap<string, PasswordHash>
-  /** Verified for unknown users, so they cost what known ones cost. */
-  readonly dummy: PasswordHash
+  /** The hash an unknown user is verified against, so it costs what some known user costs. */
+  readonly dummyFor: (user: string) => PasswordHash
 }
 
 /** Thrown when the file cannot be read or has bad lines; `problems` names each, without hashes. */
@@ -105,7 +105,7 @@ export class HtpasswdFile {
     if (problems.length > 0) throw new HtpasswdError(problems.map((problem) => `${this.#path} ${problem}`))
     const weak = [...users.values()].filter((hash) => hash.scheme === 'plain').length
     if (weak > 0) this.#logger.warn({ file: this.#path, users: weak }, 'htpasswd has plaintext passwords')
-    this.#content = { users, dummy: await dummyHashLike(users.values()) }
+    this.#content = { users, dummyFor: await dummyHashes([...users.values()], digest) }
     const first = this.#digest === ''
     this.#digest = digest
     this.#logger.info(
