@@ -60,9 +60,13 @@ writeFileSync(
   ].join('\n'),
 )
 
-const proxy: ChildProcess = spawn(process.execPath, [args.build, 'serve', '--config', join(work, 'flink-guard.yaml')], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-})
+const proxy: ChildProcess = spawn(
+  process.execPath,
+  [args.build, 'serve', '--config', join(work, 'flink-guard.yaml')],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+)
 process.on('exit', () => proxy.kill('SIGKILL'))
 const url = `http://127.0.0.1:${PORT}`
 for (let i = 0; ; i += 1) {
