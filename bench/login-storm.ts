@@ -65,6 +65,7 @@ const proxy: ChildProcess = spawn(
   [args.build, 'serve', '--config', join(work, 'flink-guard.yaml')],
   {
     stdio: ['ignore', 'ignore', 'inherit'],
+  detached: false,
   },
 )
 process.on('exit', () => proxy.kill('SIGKILL'))
@@ -118,6 +119,7 @@ const stats = (values: number[]) => {
 // Warm-up: JIT, the key set, the upstream pool.
 await timed(`Bearer ${await token()}`)
 const calm = await sample(0)
+console.error('calm sampled', stats(calm.logins), stats(calm.jwts))
 
 let stopping = false
 let stormRequests = 0
