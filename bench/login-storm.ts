@@ -65,7 +65,7 @@ const proxy: ChildProcess = spawn(
   [args.build, 'serve', '--config', join(work, 'flink-guard.yaml')],
   {
     stdio: ['ignore', 'ignore', 'inherit'],
-  detached: false,
+    detached: false,
   },
 )
 process.on('exit', () => proxy.kill('SIGKILL'))
