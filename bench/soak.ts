@@ -91,7 +91,8 @@ async function call(
   }
   counts.requests += 1
   if (kind === 'poll') latencies.push(performance.now() - started)
-  const byKind = (counts.byKind[kind] ??= {})
+  const byKind = counts.byKind[kind] ?? {}
+  counts.byKind[kind] = byKind
   byKind[outcome] = (byKind[outcome] ?? 0) + 1
   return text
 }
