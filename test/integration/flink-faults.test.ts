@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { hashSync } from '@node-rs/bcrypt'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from './support/eventually.js'
@@ -8,8 +11,9 @@ import { freePort } from './support/free-port.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
 
 /**
- * Flink's faults with a real process: the stand-in runs as `flink-guard standin` in a child process, which
- * is killed, stopped (SIGSTOP) and restarted on the same port while the proxy keeps running.
+ * Faults survived. Flink's with a real process: the stand-in runs as `flink-guard standin` in a child
+ * process, which is killed, stopped (SIGSTOP) and restarted on the same port while the proxy keeps
+ * running. A credential file's: replaced on disk under the running proxy.
  */
 
 const MAIN = join(import.meta.dirname, '../../dist/main.js')
@@ -78,5 +82,51 @@ describe('Flink stopped (SIGSTOP)', () => {
       flink!.kill('SIGCONT')
     }
     await eventually(async () => (await get()).status === 200, 3_000)
+  })
+})
+
+describe('the htpasswd file replaced by garbage, truncated or deleted', () => {
+  it('keeps the last good version in use, logs and counts each failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-faults-'))
+    const file = join(dir, 'users.htpasswd')
+    const good = `alice:${hashSync('wonderland', 4).replace(/^\$2b\$/, '$2y$')}\n`
+    writeFileSync(file, good)
+    const guarded = await startProxy(`http://127.0.0.1:${port}`, { auth: { basic: { htpasswd: file } } })
+    try {
+      const login = async () => {
+        const response = await request(`${guarded.proxyUrl}/overview`, {
+          headers: { authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` },
+        })
+        await response.body.dump()
+        return response.statusCode
+      }
+      const failures = async () => {
+        const scrape = await (await request(`${guarded.adminUrl}/metrics`)).body.text()
+        return Number(
+          /flink_guard_reloads_total\{what="htpasswd",result="failure"\} (\d+)/.exec(scrape)?.[1] ?? 0,
+        )
+      }
+      expect(await login()).toBe(200)
+      const faults: [string, () => void][] = [
+        ['garbage', () => writeFileSync(file, Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a]))],
+        ['truncated mid-hash', () => writeFileSync(file, good.slice(0, 20))],
+        ['deleted', () => rmSync(file)],
+      ]
+      for (const [index, [_name, fault]] of faults.entries()) {
+        fault()
+        await eventually(async () => (await failures()) === index + 1, 5_000)
+        expect(await login()).toBe(200)
+      }
+      expect(
+        guarded.logs.filter(
+          (line) => line.msg === 'htpasswd file refused; the previous version stays in use',
+        ),
+      ).toHaveLength(3)
+      const ready = await request(`${guarded.adminUrl}/readyz`)
+      await ready.body.dump()
+      expect(ready.statusCode).toBe(200)
+    } finally {
+      await guarded.close(1_000)
+    }
   })
 })

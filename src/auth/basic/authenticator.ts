@@ -54,6 +54,7 @@ export class BasicAuthenticator implements Authenticator {
     this.#file = new HtpasswdFile(config.htpasswd, {
       allowWeakHashes: config.allowWeakHashes,
       logger: options.logger,
+      onReload: (result) => options.onReload?.('htpasswd', result),
       // A changed file may remove a user or change a password: nothing verified before may stand.
       onChange: () => this.#cache.clear(),
     })
