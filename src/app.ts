@@ -19,6 +19,8 @@ import { requestIdOf } from './observability/request-id.js'
 import { ROUTE_LABEL_INVALID, ROUTE_LABEL_UNKNOWN, routeLabelOf } from './observability/route-label.js'
 import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
+import { limitConnections } from './proxy/connection-limit.js'
+import { hasValidHost } from './proxy/host-header.js'
 import { type CorsPolicy, isPreflight, securityHeaders } from './proxy/response-policy.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
@@ -106,6 +108,8 @@ export async function buildProxyApp(
             ...tls.context,
             requestCert: tls.requestCert,
             rejectUnauthorized: tls.rejectUnauthorized,
+            // A connection that never sends its ClientHello is closed here (Node's default is 120 s).
+            handshakeTimeout: config.limits.handshakeTimeoutMs,
           },
         }),
     loggerInstance: deps.logger,
@@ -139,6 +143,9 @@ export async function buildProxyApp(
   // Node answers `Expect: 100-continue` on its own unless someone listens; we listen so the 100 goes out
   // only after authentication and authorization have passed (see forward()).
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))
+  limitConnections(app.server, config.limits, { tls: tls !== null })
+  // Node would drop headers past 2000 silently; every one is kept so the count below can refuse them.
+  app.server.maxHeadersCount = 0
   if (tls !== null) watchHandshakes(app, deps.pins, deps.onHandshakeError)
   app.server.on('checkExpectation', replyToUnsupportedExpectation)
 
@@ -162,13 +169,25 @@ export async function buildProxyApp(
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-  // 1. Screen: request id, security headers, network allowlist, size, CORS preflight, canonical path.
+  // 1. Screen: request id, security headers, network allowlist, header count and Host, size, CORS
+  // preflight, canonical path.
   app.addHook('onRequest', async (request, reply) => {
     markAccessStart(request)
     reply.header('x-request-id', request.id)
     reply.headers(request.protocol === 'https' ? headersOverTls : headersOverHttp)
     if (allowedNetworks !== null && !allowedNetworks.contains(request.ip)) {
       throw new FlinkGuardError('FG_ERR_AUTHZ_NETWORK_DENIED')
+    }
+    const { rawHeaders } = request.raw
+    if (rawHeaders.length / 2 > config.limits.maxHeaderCount) {
+      throw new FlinkGuardError('FG_ERR_REQUEST_HEADERS_TOO_LARGE', {
+        message: `The request has more than ${config.limits.maxHeaderCount} header fields`,
+      })
+    }
+    if (!hasValidHost(rawHeaders)) {
+      throw new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
+        message: 'The request must have exactly one valid Host header',
+      })
     }
     const declared = request.headers['content-length']
     if (declared !== undefined && Number(declared) > config.limits.maxBodyBytes) {

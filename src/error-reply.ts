@@ -2,6 +2,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_CODE_HEADER, ERRORS, type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
+import { lingerOnClose } from './proxy/lingering-close.js'
 
 /**
  * Every error response leaves through here: Flink's `{"errors": [...]}` shape, our code in a header, never a stack.
@@ -11,8 +12,12 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   const known = asFlinkGuardError(error)
   if (known.code === 'FG_ERR_PROXY_INTERNAL') request.log.error({ err: error }, 'request failed')
   else request.log.warn({ code: known.code, reason: reasonOf(known) }, known.message)
-  // A body the client is still sending (or was told to hold back by Expect) cannot be drained safely.
-  if (!request.raw.complete) reply.header('connection', 'close')
+  // A body the client is still sending (or was told to hold back by Expect) cannot be drained safely: the
+  // connection ends, lingering so that the client reads this answer rather than a reset.
+  if (!request.raw.complete) {
+    reply.header('connection', 'close')
+    lingerOnClose(request.raw.socket)
+  }
   const retryAfterSec = (ERRORS[known.code] as { retryAfterSec?: number }).retryAfterSec
   if (retryAfterSec !== undefined) reply.header('retry-after', String(retryAfterSec))
   return reply

@@ -32,6 +32,11 @@ export const ERRORS = {
   FG_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit' },
   FG_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   FG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
+  FG_ERR_REQUEST_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    message: 'Too many open connections; retry shortly',
+    retryAfterSec: 1,
+  },
   FG_ERR_REQUEST_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
 
   // Forwarding to Flink. Flink's RestClusterClient retries a 503 (and its own connection errors) but no other
@@ -101,6 +106,14 @@ export const ERRORS = {
     message: 'The login could not be completed; open the page again to start a new login',
   },
   FG_ERR_AUTH_PROVIDER_UNAVAILABLE: { status: 502, message: 'The OpenID provider could not be reached' },
+  FG_ERR_AUTH_UNSUPPORTED_SCHEME: {
+    status: 401,
+    message: 'The Authorization header uses a scheme this proxy does not accept',
+  },
+  FG_ERR_AUTH_IDENTITY_UNSAFE: {
+    status: 403,
+    message: 'Your user name or a role contains control characters and cannot be passed to Flink',
+  },
   FG_ERR_AUTH_CROSS_SITE: {
     status: 403,
     message: 'A request that changes state must come from this site',

@@ -40,7 +40,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const metrics = config.metrics.enabled ? new ProxyMetrics() : null
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
-  const chain = await createAuthChain(config.auth, logger)
+  const chain = await createAuthChain(config.auth, logger, (what, result) => metrics?.reloaded(what, result))
   const oidc =
     chain.authenticators.find((authenticator) => authenticator instanceof OidcAuthenticator) ?? null
   const upstreams = createUpstreams(config, {

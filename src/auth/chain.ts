@@ -16,8 +16,8 @@ export type ChainResult =
 /**
  * The authentication chain (DESIGN.md §2 step 3): the authenticators in the configured order, the first one
  * that finds its credential decides. A credential that is present but bad ends the chain with a refusal,
- * never a fall-through to the next scheme or to anonymous. With no credential at all: the anonymous
- * identity when configured, else 401 naming every scheme.
+ * never a fall-through to the next scheme or to anonymous. An `Authorization` header no authenticator reads
+ * is a 401 too. With no credential at all: the anonymous identity when configured, else 401 naming every scheme.
  */
 export class AuthChain {
   constructor(
@@ -38,10 +38,12 @@ export class AuthChain {
         retryAfterSec: outcome.retryAfterSec ?? null,
       }
     }
-    if (this.anonymous !== null) return { kind: 'accepted', identity: this.anonymous }
+    // A credential of a scheme no one here reads is still a credential: not served as anonymous.
+    const unread = credentials.headers.authorization !== undefined
+    if (this.anonymous !== null && !unread) return { kind: 'accepted', identity: this.anonymous }
     return {
       kind: 'refused',
-      error: new FlinkGuardError('FG_ERR_AUTH_REQUIRED'),
+      error: new FlinkGuardError(unread ? 'FG_ERR_AUTH_UNSUPPORTED_SCHEME' : 'FG_ERR_AUTH_REQUIRED'),
       refusal: null,
       challenges: this.challenges(),
       retryAfterSec: null,

@@ -4,7 +4,7 @@ import { BasicAuthenticator } from './basic/authenticator.js'
 import { AuthChain } from './chain.js'
 import type { Identity } from './identity.js'
 import { JwtAuthenticator } from './jwt/authenticator.js'
-import type { AuthLogger } from './logger.js'
+import type { AuthenticatorOptions, AuthLogger } from './logger.js'
 import { MtlsAuthenticator } from './mtls.js'
 import { OidcAuthenticator } from './oidc/authenticator.js'
 import { bearerConfigFromOidc } from './oidc/config.js'
@@ -13,7 +13,11 @@ import { bearerConfigFromOidc } from './oidc/config.js'
  * Builds and starts the configured authenticators in `auth.order`; the ones not configured are left out.
  * Start-up fails on a bad htpasswd or key file; an unreachable IdP does not (readiness says so instead).
  */
-export async function createAuthChain(auth: Config['auth'], logger: AuthLogger): Promise<AuthChain> {
+export async function createAuthChain(
+  auth: Config['auth'],
+  logger: AuthLogger,
+  onReload?: AuthenticatorOptions['onReload'],
+): Promise<AuthChain> {
   const authenticators: Authenticator[] = []
   // Without auth.jwt, bearer tokens from the OIDC provider are still accepted (audience = clientId).
   const jwt = auth.jwt ?? (auth.oidc === undefined ? undefined : bearerConfigFromOidc(auth.oidc))
@@ -27,7 +31,12 @@ export async function createAuthChain(auth: Config['auth'], logger: AuthLogger):
         authenticators.push(await OidcAuthenticator.create(auth.oidc, { logger }))
       }
       if (method === 'basic' && auth.basic !== undefined) {
-        authenticators.push(await BasicAuthenticator.create(auth.basic, { logger }))
+        authenticators.push(
+          await BasicAuthenticator.create(auth.basic, {
+            logger,
+            ...(onReload === undefined ? {} : { onReload }),
+          }),
+        )
       }
     }
   } catch (err) {

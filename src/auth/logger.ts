@@ -10,4 +10,6 @@ export interface AuthLogger {
 
 export interface AuthenticatorOptions {
   readonly logger: AuthLogger
+  /** Told of every reload of a credential file (htpasswd), for `flink_guard_reloads_total`. */
+  readonly onReload?: (what: 'htpasswd', result: 'success' | 'failure') => void
 }

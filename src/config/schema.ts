@@ -25,6 +25,13 @@ export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS } from '../upst
 /** Jar uploads of hundreds of MB are normal for Flink; 2 GiB leaves room without being unbounded. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024 * 1024
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000
+/** Apache's LimitRequestFields; browsers and Flink's CLI send a few dozen at most. */
+export const DEFAULT_MAX_HEADER_COUNT = 100
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+/** Below the usual soft limit of 1024 open files, with room for the upstream pool and the admin port. */
+export const DEFAULT_MAX_CONNECTIONS = 800
+/** A browser opens 6 per origin; a NAT gateway or a CI runner's many CLIs share one address. */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 100
 
 export const ConfigSchema = Type.Object(
   {
@@ -58,6 +65,28 @@ export const ConfigSchema = Type.Object(
           default: DEFAULT_MAX_BODY_BYTES,
           description:
             'Largest request body accepted (413 above it), checked on Content-Length and while streaming.',
+        }),
+        maxHeaderCount: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: DEFAULT_MAX_HEADER_COUNT,
+          description: 'Most header fields one request may have (431 above it), whatever their size.',
+        }),
+        handshakeTimeoutMs: milliseconds(
+          DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          'A TLS connection that has not completed its handshake in this time is closed (a client that never sends its ClientHello).',
+        ),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          default: DEFAULT_MAX_CONNECTIONS,
+          description:
+            'Open client connections at once; one more is refused (plain HTTP: 503 FG_ERR_REQUEST_TOO_MANY_CONNECTIONS, TLS: closed before the handshake).',
+        }),
+        maxConnectionsPerAddress: Type.Integer({
+          minimum: 1,
+          default: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+          description:
+            'Open connections from one client address (IPv6: its /64) at once; refused as above. Behind a front proxy, that proxy is one address.',
         }),
       },
       'Request limits.',

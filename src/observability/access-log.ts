@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { redactUrl } from './redact-url.js'
 
 /** Bytes already written on the connection when the request arrived; the difference at the end is this response's. */
 const BYTES_WRITTEN_AT_START = Symbol('bytesWrittenAtStart')
@@ -16,7 +17,8 @@ export function logAccess(request: FastifyRequest, reply: FastifyReply): void {
   request.log.info(
     {
       method: request.method,
-      url: request.url,
+      // Tokens in a query string and the OIDC callback's code and state never reach the log.
+      url: redactUrl(request.url),
       route: request.routeLabel,
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 1000) / 1000,

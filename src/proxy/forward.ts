@@ -9,6 +9,7 @@ import type { UpstreamConfig } from '../upstream/config.js'
 import { BodyLimit } from './body-limit.js'
 import { clientResponseHeaders, type RequestHeaderPolicy, upstreamRequestHeaders } from './headers.js'
 import { inspectionOf, inspectResponse } from './inspect-response.js'
+import { lingerOnClose } from './lingering-close.js'
 import { upstreamError } from './upstream-errors.js'
 import { upstreamConnector } from './upstream-tls.js'
 
@@ -63,6 +64,18 @@ export function createForwarder(
 
   async function forward(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const raw = request.raw
+    // Built before the 100 Continue: identity headers that cannot carry the identity refuse the request here.
+    const headers = upstreamRequestHeaders(
+      raw.headers,
+      {
+        clientAddress: request.ip,
+        protocol: request.protocol === 'https' ? 'https' : 'http',
+        host: raw.headers.host,
+        requestId: request.id,
+        identity: request.identity,
+      },
+      headerPolicy,
+    )
     const body = requestBody(request, maxBodyBytes)
     if (body !== null && raw.headers.expect !== undefined) {
       // The request passed every check in onRequest: now, and only now, invite the client to send its body.
@@ -91,17 +104,7 @@ export function createForwarder(
           // Exactly the target that was screened and authorised (see canonical-path.ts).
           path: request.canonical!.forwardTarget,
           method: raw.method as 'GET',
-          headers: upstreamRequestHeaders(
-            raw.headers,
-            {
-              clientAddress: request.ip,
-              protocol: request.protocol === 'https' ? 'https' : 'http',
-              host: raw.headers.host,
-              requestId: request.id,
-              identity: request.identity,
-            },
-            headerPolicy,
-          ),
+          headers,
           body,
           signal: clientLeft,
         },
@@ -116,7 +119,10 @@ export function createForwarder(
           if (options.dropSetCookie === true) delete toClient['set-cookie']
           reply.code(statusCode).headers(toClient)
           // Flink answered before reading the whole body (e.g. its own 413): the connection cannot be reused.
-          if (!raw.complete) reply.header('connection', 'close')
+          if (!raw.complete) {
+            reply.header('connection', 'close')
+            lingerOnClose(raw.socket)
+          }
           const inspection = inspectionOf(request, statusCode, headers, redactForNonAdmins)
           if (inspection !== null) {
             const flinkBody = new PassThrough()

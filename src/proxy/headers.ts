@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Identity } from '../auth/identity.js'
+import { identityHeaderValues } from './identity-headers.js'
 import { PROXY_OWNED_RESPONSE } from './response-policy.js'
 
 /**
@@ -89,7 +90,10 @@ export function requestHeaderPolicy(options: {
 
 type OutgoingHeaders = Record<string, string | string[]>
 
-/** The headers sent to Flink: the client's, less hop-by-hop and proxy-owned ones, plus X-Forwarded-*. */
+/**
+ * The headers sent to Flink: the client's, less hop-by-hop and proxy-owned ones, plus X-Forwarded-*. Throws
+ * FG_ERR_AUTH_IDENTITY_UNSAFE when the identity headers cannot carry the identity's names.
+ */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   context: ForwardingContext,
@@ -109,8 +113,9 @@ export function upstreamRequestHeaders(
     else headers.cookie = kept
   }
   if (policy.identityHeaders !== null && context.identity !== null) {
-    headers[policy.identityHeaders.user] = context.identity.subject
-    headers[policy.identityHeaders.groups] = context.identity.roles.join(',')
+    const values = identityHeaderValues(context.identity)
+    headers[policy.identityHeaders.user] = values.user
+    headers[policy.identityHeaders.groups] = values.groups
   }
   headers['x-forwarded-for'] = context.clientAddress
   headers['x-forwarded-proto'] = context.protocol

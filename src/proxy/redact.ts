@@ -15,10 +15,21 @@ const REST_NAMESPACES = new Set(['v1', ...FLINK_ROUTES.map((route) => route.temp
 /** Flink puts a Java stack trace into `errors` as a second entry, or after the message on new lines. */
 const STACK_TRACE = /\n\s*(?:at |Caused by:|\.\.\. \d+ more)/
 
+/** A `file:` URI as Java prints one (`file:/opt/x.jar`, `file:///opt/x.jar`, `file://host/x`): its last segment is kept. */
+const FILE_URI = /\bfile:(?:\/\/[^\s/"']*)?\/(?:[^\s/"':,;)]+\/)*([^\s/"':,;)]*)/gi
+/** A Windows path: a drive (`C:\flink\log\x.log`, `C:/x`) or a UNC share (`\\host\share\x`). */
+const WINDOWS_PATH = /(?:(?<![\w])[A-Za-z]:[\\/]|\\\\)(?:[^\s\\/"':,;)<>|?*]+[\\/])*([^\s\\/"':,;)<>|?*]*)/g
+/** What is left of a Windows path whose directory had a space (`Program Files\flink\x.jar`). */
+const BACKSLASH_PATH = /(?:[^\s\\"':,;)]+\\)+([^\s\\"':,;)]*)/g
+
 export function stripPaths(text: string): string {
-  return text.replace(ABSOLUTE_PATH, (path: string, directories: string, last: string) =>
-    REST_NAMESPACES.has(directories.slice(0, directories.indexOf('/'))) ? path : last,
-  )
+  return text
+    .replace(FILE_URI, (_uri: string, last: string) => last)
+    .replace(WINDOWS_PATH, (_path: string, last: string) => last)
+    .replace(BACKSLASH_PATH, (_path: string, last: string) => last)
+    .replace(ABSOLUTE_PATH, (path: string, directories: string, last: string) =>
+      REST_NAMESPACES.has(directories.slice(0, directories.indexOf('/'))) ? path : last,
+    )
 }
 
 function redactMessage(message: string): string {

@@ -19,7 +19,8 @@ export type UploadOutcome =
  */
 export async function receiveJarUpload(request: IncomingMessage, uploadDir: string): Promise<UploadOutcome> {
   const stored: Promise<RecordedUpload & { storedName: string }>[] = []
-  await new Promise<void>((resolve, reject) => {
+  const paths: string[] = []
+  const parsed = new Promise<void>((resolve, reject) => {
     let parser: BusboyInstance
     try {
       parser = Busboy({ headers: request.headers as { 'content-type': string } })
@@ -32,6 +33,7 @@ export async function receiveJarUpload(request: IncomingMessage, uploadDir: stri
       const originalName = basename(filename.replaceAll('\\', '/'))
       const storedName = `${randomUUID()}_${originalName}`
       const serverPath = join(uploadDir, storedName)
+      paths.push(serverPath)
       const hash = createHash('sha256')
       let bytes = 0
       const meter = new Transform({
@@ -56,7 +58,20 @@ export async function receiveJarUpload(request: IncomingMessage, uploadDir: stri
     request.on('error', reject)
     request.pipe(parser)
   })
-  const files = await Promise.all(stored)
+  // A body that breaks off (no closing boundary, a client gone) fails the parser and the file being
+  // written alike: every file's outcome is awaited, so none is left as an unhandled rejection, and the
+  // partial files are removed.
+  const [parsing] = await Promise.allSettled([parsed])
+  // Only now is every file part known: the parser has ended or failed.
+  const writes = await Promise.allSettled(stored)
+  const failed = [parsing!, ...writes].find((result) => result.status === 'rejected')
+  if (failed !== undefined) {
+    await Promise.all(paths.map((path) => rm(path, { force: true })))
+    throw failed.reason
+  }
+  const files = writes.map(
+    (write) => (write as PromiseFulfilledResult<RecordedUpload & { storedName: string }>).value,
+  )
   const refuse = async (message: string): Promise<UploadOutcome> => {
     await Promise.all(files.map((file) => rm(file.serverPath, { force: true })))
     return { ok: false, message }

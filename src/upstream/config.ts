@@ -34,7 +34,7 @@ const IdentityHeadersSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      "When set, the authenticated subject and its roles (comma-separated) are sent to Flink in these headers. Clients' copies are always removed.",
+      "When set, the authenticated subject and its roles are sent to Flink in these headers, each name percent-encoded as UTF-8 where it has a space, a non-ASCII character, `%` or `,` (RFC 3986 §2.1; plain ASCII names are sent as they are), roles joined with `,`: split on `,`, then percent-decode. A name with a control character (CR, LF, …) is refused with 403. Clients' copies are always removed.",
   },
 )
 

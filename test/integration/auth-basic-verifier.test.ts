@@ -180,18 +180,26 @@ describe('Basic authenticator against an htpasswd file', () => {
     expect((await auth.authenticate(login('alice', 'wonderland', '192.0.2.1'))).kind).toBe('accepted')
   })
 
-  it('a success clears the failures counted for that user', async () => {
+  it('a success takes back only its own attempt: the real user logging in does not reset a guesser', async () => {
     const auth = await authenticator(htpasswdFile(`alice:${aliceHash}\n`), {
-      throttle: { maxFailuresPerUser: 2, maxFailuresPerAddress: 1000, windowSec: 60 },
+      throttle: { maxFailuresPerUser: 4, maxFailuresPerAddress: 1000, windowSec: 60 },
     })
-    for (let round = 0; round < 3; round += 1) {
+    for (let round = 0; round < 2; round += 1) {
       expectRefused(
-        await auth.authenticate(login('alice', 'typo')),
+        await auth.authenticate(login('alice', `typo-${round}`)),
         'FG_ERR_AUTH_BAD_CREDENTIALS',
         'bad_password',
       )
-      expect((await auth.authenticate(login('alice', 'wonderland'))).kind).toBe('accepted')
+      expect((await auth.authenticate(login('alice', 'wonderland', '192.0.2.77'))).kind).toBe('accepted')
     }
+    for (const guess of ['typo-2', 'typo-3']) {
+      expectRefused(
+        await auth.authenticate(login('alice', guess)),
+        'FG_ERR_AUTH_BAD_CREDENTIALS',
+        'bad_password',
+      )
+    }
+    expectRefused(await auth.authenticate(login('alice', 'typo-4')), 'FG_ERR_AUTH_THROTTLED', 'throttled')
   })
 
   it('picks up a changed file: new user in, removed user and cached success out', async () => {

@@ -190,7 +190,8 @@ describe('forwarding to the Flink REST endpoint', () => {
     await eventually(() => proxy.logs.length > before)
     const lines = proxy.logs.slice(before).filter((line) => line.msg === 'request completed')
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatchObject({ method: 'GET', url: '/jobs/overview?x=1', status: 200, bytesIn: 0 })
+    // A bearer token this anonymous-only proxy cannot read is refused (FG_ERR_AUTH_UNSUPPORTED_SCHEME).
+    expect(lines[0]).toMatchObject({ method: 'GET', url: '/jobs/overview?x=1', status: 401, bytesIn: 0 })
     expect(lines[0]!.reqId).toBe(response.headers['x-request-id'])
     expect(lines[0]!.bytesOut).toBeGreaterThan(0)
     expect(typeof lines[0]!.durationMs).toBe('number')

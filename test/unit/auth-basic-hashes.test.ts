@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { apr1 } from '../../src/auth/basic/apr1.js'
 import { decodeBasicCredentials } from '../../src/auth/basic/basic-credentials.js'
 import { parseHtpasswd } from '../../src/auth/basic/htpasswd.js'
-import { dummyHashLike, parsePasswordHash, verifyPassword } from '../../src/auth/basic/password-hash.js'
+import { dummyHashes, parsePasswordHash, verifyPassword } from '../../src/auth/basic/password-hash.js'
 import { addressKey } from '../../src/auth/basic/throttle.js'
 
 /** Made with `openssl passwd -apr1 -salt <salt> <password>`. */
@@ -71,15 +71,27 @@ describe('htpasswd hash schemes', () => {
     expect(parsePasswordHash('rl0uE2rJ2SQdI', true)).toContain('crypt(3) DES')
   })
 
-  it('makes the dummy for unknown users in the costliest scheme of the file', async () => {
-    const dummy = await dummyHashLike([
-      parsed(SHA_VECTORS[0][1]),
-      parsed(BCRYPT_VECTORS[1][1]),
-      parsed(APR1_VECTORS[0][2]),
-    ])
-    expect(dummy).toMatchObject({ scheme: 'bcrypt', cost: 5 })
-    expect(await verifyPassword(dummy, '')).toBe(false)
-    expect((await dummyHashLike([])).scheme).toBe('apr1')
+  it('maps unknown users onto one dummy per scheme and cost, in the proportions of the file, stably', async () => {
+    const hashes = [parsed(SHA_VECTORS[0][1]), parsed(BCRYPT_VECTORS[1][1]), parsed(APR1_VECTORS[0][2])]
+    const dummyFor = await dummyHashes(hashes, 'file-digest')
+    const names = Array.from({ length: 300 }, (_, i) => `nobody-${i}`)
+    const schemes = names.map((name) => dummyFor(name).scheme)
+    for (const scheme of ['sha1', 'bcrypt', 'apr1']) {
+      expect(schemes.filter((s) => s === scheme).length).toBeGreaterThan(60)
+    }
+    expect(names.map((name) => dummyFor(name).scheme)).toEqual(schemes)
+    expect(dummyFor('nobody-0')).toBe(dummyFor('nobody-0'))
+    const bcrypt = names.map(dummyFor).find((hash) => hash.scheme === 'bcrypt')!
+    expect(bcrypt).toMatchObject({ cost: 5 })
+    expect(await verifyPassword(bcrypt, '')).toBe(false)
+    expect((await dummyHashes([], 'x'))('anyone').scheme).toBe('apr1')
+  })
+
+  it('refuses a password past 72 bytes against bcrypt, though bcrypt would read only its first 72', async () => {
+    const password = 'p'.repeat(72)
+    const hash = parsed(hashSync(password, 4))
+    expect(await verifyPassword(hash, password)).toBe(true)
+    expect(await verifyPassword(hash, `${password}anything`)).toBe(false)
   })
 })
 

@@ -29,7 +29,13 @@ describe('config', () => {
         timeouts: { connectMs: 5000, responseMs: 60000 },
         tls: { verifyHostname: true, pinnedFingerprints: [] },
       },
-      limits: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES },
+      limits: {
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        maxHeaderCount: 100,
+        handshakeTimeoutMs: 10_000,
+        maxConnections: 800,
+        maxConnectionsPerAddress: 100,
+      },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
       authz: {
         roles: {},

@@ -9,6 +9,7 @@ import { frozenIdentity, refusal } from '../refusal.js'
 import { TtlCache } from '../ttl-cache.js'
 import { decodeBasicCredentials } from './basic-credentials.js'
 import type { BasicConfig } from './config.js'
+import { HashBudget, SHED } from './hash-budget.js'
 import { HtpasswdError, HtpasswdFile } from './htpasswd-file.js'
 import { verifyPassword } from './password-hash.js'
 import { FailureThrottle } from './throttle.js'
@@ -17,9 +18,16 @@ import { FailureThrottle } from './throttle.js'
 export const MAX_BASIC_CREDENTIAL_LENGTH = 4 * 1024
 export const MAX_CACHED_LOGINS = 10_000
 
-export type BasicRefusalReason = 'malformed' | 'too_large' | 'unknown_user' | 'bad_password' | 'throttled'
+export type BasicRefusalReason =
+  | 'malformed'
+  | 'too_large'
+  | 'unknown_user'
+  | 'bad_password'
+  | 'throttled'
+  /** The hash-work queue was full: shed so that good logins are not delayed (429, retry in a second). */
+  | 'overloaded'
 /** What one bcrypt check ends in: the identity, the refusal reason, or the seconds until a retry (throttled). */
-type Verification = Identity | 'unknown_user' | 'bad_password' | number
+type Verification = Identity | 'unknown_user' | 'bad_password' | 'overloaded' | number
 
 /**
  * HTTP Basic authentication (RFC 7617) against an htpasswd file.
@@ -33,6 +41,7 @@ export class BasicAuthenticator implements Authenticator {
   readonly #config: BasicConfig
   readonly #file: HtpasswdFile
   readonly #throttle: FailureThrottle
+  readonly #hashBudget = new HashBudget()
   /** Keyed by an HMAC under a key that never leaves this process: the cache holds no password or hash of one. */
   readonly #cacheKey = randomBytes(32)
   readonly #cache = new TtlCache<string, Identity>(MAX_CACHED_LOGINS)
@@ -45,6 +54,7 @@ export class BasicAuthenticator implements Authenticator {
     this.#file = new HtpasswdFile(config.htpasswd, {
       allowWeakHashes: config.allowWeakHashes,
       logger: options.logger,
+      onReload: (result) => options.onReload?.('htpasswd', result),
       // A changed file may remove a user or change a password: nothing verified before may stand.
       onChange: () => this.#cache.clear(),
     })
@@ -97,15 +107,13 @@ export class BasicAuthenticator implements Authenticator {
     const { user, password } = decoded
 
     // Before the cache: during a lockout even the right password is refused, or guessing would go on.
-    const lockedFor = this.#throttle.lockedFor(user, remoteAddress)
+    const known = content.users.has(user)
+    const lockedFor = this.#throttle.lockedFor(user, known, remoteAddress)
     if (lockedFor !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', lockedFor)
 
     const cacheKey = createHmac('sha256', this.#cacheKey).update(`${user}:${password}`).digest('base64url')
     const cached = this.#cache.get(cacheKey)
-    if (cached !== undefined) {
-      this.#throttle.succeeded(user, remoteAddress, false)
-      return { kind: 'accepted', identity: cached }
-    }
+    if (cached !== undefined) return { kind: 'accepted', identity: cached }
     // One bcrypt run per distinct credential at a time: a burst of the same login (the dashboard's parallel
     // XHRs on a cold cache) waits for it and counts as one attempt, instead of tripping the throttle.
     let verification = this.#verifying.get(cacheKey)
@@ -117,11 +125,12 @@ export class BasicAuthenticator implements Authenticator {
     }
     const verified = await verification
     if (typeof verified === 'number') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', verified)
+    if (verified === 'overloaded') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'overloaded', 1)
     if (typeof verified === 'string') return this.#refuse(verified)
     return { kind: 'accepted', identity: verified }
   }
 
-  /** bcrypt, counted by the throttle. */
+  /** bcrypt, counted by the throttle, within the hash-work budget. */
   async #verify(
     user: string,
     password: string,
@@ -129,10 +138,18 @@ export class BasicAuthenticator implements Authenticator {
     cacheKey: string,
     remoteAddress: string,
   ): Promise<Verification> {
-    const retryAfterSec = this.#throttle.attempt(user, remoteAddress)
-    if (retryAfterSec !== null) return retryAfterSec
     const hash = content.users.get(user)
-    const matches = await verifyPassword(hash ?? content.dummy, password)
+    // Known users from addresses without failures go first: a storm of junk names waits, or is shed.
+    const priority = hash !== undefined && !this.#throttle.hasFailures(remoteAddress) ? 'first' : 'last'
+    const retryAfterSec = this.#throttle.attempt(user, hash !== undefined, remoteAddress)
+    if (retryAfterSec !== null) return retryAfterSec
+    const matches = await this.#hashBudget.run(priority, () =>
+      verifyPassword(hash ?? content.dummyFor(user), password),
+    )
+    if (matches === SHED) {
+      this.#throttle.takeBack(user, hash !== undefined, remoteAddress)
+      return 'overloaded'
+    }
     if (hash === undefined) return 'unknown_user'
     if (!matches) return 'bad_password'
     const identity = frozenIdentity({
@@ -145,7 +162,7 @@ export class BasicAuthenticator implements Authenticator {
     if (this.#file.content === content) {
       this.#cache.set(cacheKey, identity, Date.now() + this.#config.cacheTtlSec * 1000)
     }
-    this.#throttle.succeeded(user, remoteAddress, true)
+    this.#throttle.takeBack(user, true, remoteAddress)
     return identity
   }
 

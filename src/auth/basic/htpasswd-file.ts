@@ -4,15 +4,15 @@ import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { AuthLogger } from '../logger.js'
 import { parseHtpasswd } from './htpasswd.js'
-import { dummyHashLike, type PasswordHash } from './password-hash.js'
+import { dummyHashes, type PasswordHash } from './password-hash.js'
 
 /** Editors and `kubectl` write a file in several steps; one reload after the burst of events settles. */
 const RELOAD_DEBOUNCE_MS = 100
 
 export interface HtpasswdContent {
   readonly users: ReadonlyMap<string, PasswordHash>
-  /** Verified for unknown users, so they cost what known ones cost. */
-  readonly dummy: PasswordHash
+  /** The hash an unknown user is verified against, so it costs what some known user costs. */
+  readonly dummyFor: (user: string) => PasswordHash
 }
 
 /** Thrown when the file cannot be read or has bad lines; `problems` names each, without hashes. */
@@ -34,17 +34,27 @@ export class HtpasswdFile {
   readonly #allowWeakHashes: boolean
   readonly #logger: AuthLogger
   readonly #onChange: () => void
+  readonly #onReload: ((result: 'success' | 'failure') => void) | undefined
   #content: HtpasswdContent | null = null
   #digest = ''
   #watcher: FSWatcher | null = null
   #timer: NodeJS.Timeout | undefined
   #reloading: Promise<void> = Promise.resolve()
 
-  constructor(path: string, options: { allowWeakHashes: boolean; logger: AuthLogger; onChange: () => void }) {
+  constructor(
+    path: string,
+    options: {
+      allowWeakHashes: boolean
+      logger: AuthLogger
+      onChange: () => void
+      onReload?: (result: 'success' | 'failure') => void
+    },
+  ) {
     this.#path = path
     this.#allowWeakHashes = options.allowWeakHashes
     this.#logger = options.logger
     this.#onChange = options.onChange
+    this.#onReload = options.onReload
   }
 
   get content(): HtpasswdContent | null {
@@ -66,8 +76,9 @@ export class HtpasswdFile {
   reload(): Promise<void> {
     this.#reloading = this.#reloading.then(async () => {
       try {
-        await this.#load()
+        if (await this.#load()) this.#onReload?.('success')
       } catch (err) {
+        this.#onReload?.('failure')
         const problems = err instanceof HtpasswdError ? err.problems : [(err as Error).message]
         this.#logger.error(
           { file: this.#path, problems, users: this.#content?.users.size ?? 0 },
@@ -90,7 +101,8 @@ export class HtpasswdFile {
     this.#timer.unref()
   }
 
-  async #load(): Promise<void> {
+  /** Reads the file; false when it is unchanged (same digest), true when the new version is in use. */
+  async #load(): Promise<boolean> {
     let text: string
     try {
       text = await readFile(this.#path, 'utf8')
@@ -100,12 +112,12 @@ export class HtpasswdFile {
       ])
     }
     const digest = createHash('sha256').update(text).digest('hex')
-    if (digest === this.#digest) return
+    if (digest === this.#digest) return false
     const { users, problems } = parseHtpasswd(text, this.#allowWeakHashes)
     if (problems.length > 0) throw new HtpasswdError(problems.map((problem) => `${this.#path} ${problem}`))
     const weak = [...users.values()].filter((hash) => hash.scheme === 'plain').length
     if (weak > 0) this.#logger.warn({ file: this.#path, users: weak }, 'htpasswd has plaintext passwords')
-    this.#content = { users, dummy: await dummyHashLike(users.values()) }
+    this.#content = { users, dummyFor: await dummyHashes([...users.values()], digest) }
     const first = this.#digest === ''
     this.#digest = digest
     this.#logger.info(
@@ -113,5 +125,6 @@ export class HtpasswdFile {
       first ? 'htpasswd loaded' : 'htpasswd reloaded',
     )
     this.#onChange()
+    return true
   }
 }

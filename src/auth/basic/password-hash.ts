@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt'
 import { apr1 } from './apr1.js'
 
@@ -39,11 +39,17 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b))
 }
 
+/** bcrypt reads only the first 72 bytes of a password: any suffix past them would pass unseen. */
+export const MAX_BCRYPT_PASSWORD_BYTES = 72
+
 /** bcrypt runs on libuv's thread pool, so a verification (tens of ms at cost 10-12) never blocks requests. */
 export async function verifyPassword(hash: PasswordHash, password: string): Promise<boolean> {
   switch (hash.scheme) {
-    case 'bcrypt':
-      return bcryptVerify(password, hash.hash).catch(() => false)
+    case 'bcrypt': {
+      // Still run bcrypt on a longer password, so refusing it takes as long as any other wrong one.
+      const matches = await bcryptVerify(password, hash.hash).catch(() => false)
+      return matches && Buffer.byteLength(password, 'utf8') <= MAX_BCRYPT_PASSWORD_BYTES
+    }
     case 'apr1':
       return sameSecret(apr1(password, hash.hash), hash.hash)
     case 'sha1':
@@ -53,15 +59,12 @@ export async function verifyPassword(hash: PasswordHash, password: string): Prom
   }
 }
 
-/**
- * A hash of a random password shaped like the costliest one in the file, verified for unknown users so they
- * take as long as known ones and a timing probe cannot list the users.
- */
-export async function dummyHashLike(hashes: Iterable<PasswordHash>): Promise<PasswordHash> {
-  let model: PasswordHash | null = null
-  const weight = (hash: PasswordHash) =>
-    hash.scheme === 'bcrypt' ? 100 + hash.cost : hash.scheme === 'apr1' ? 1 : 0
-  for (const hash of hashes) if (model === null || weight(hash) > weight(model)) model = hash
+/** What a hash costs to verify: one dummy per scheme and bcrypt cost makes an unknown user cost the same. */
+function costClass(hash: PasswordHash): string {
+  return hash.scheme === 'bcrypt' ? `bcrypt-${hash.cost}` : hash.scheme
+}
+
+async function dummyLike(model: PasswordHash | undefined): Promise<PasswordHash> {
   const random = randomBytes(18).toString('base64')
   switch (model?.scheme) {
     case 'bcrypt':
@@ -73,5 +76,32 @@ export async function dummyHashLike(hashes: Iterable<PasswordHash>): Promise<Pas
       return { scheme: 'sha1', hash: `{SHA}${createHash('sha1').update(random).digest('base64')}` }
     case 'plain':
       return { scheme: 'plain', password: random }
+  }
+}
+
+/**
+ * The hash an unknown user is checked against, so a timing probe cannot list the users: one dummy per
+ * scheme and bcrypt cost in the file, and each unknown name mapped to one of them by a keyed hash of the
+ * name, in the proportions of the file's users. An unknown name then answers as fast or as slow as some
+ * real user would, the same every time while the file is unchanged (the key is the file's digest).
+ */
+export async function dummyHashes(
+  hashes: readonly PasswordHash[],
+  key: string,
+): Promise<(user: string) => PasswordHash> {
+  const byClass = new Map<string, Promise<PasswordHash>>()
+  for (const hash of hashes) {
+    const cost = costClass(hash)
+    if (!byClass.has(cost)) byClass.set(cost, dummyLike(hash))
+  }
+  const dummies = new Map<string, PasswordHash>()
+  for (const [cost, dummy] of byClass) dummies.set(cost, await dummy)
+  // One entry per user, pointing at the dummy of its class: picking an index uniformly keeps the proportions.
+  const table = hashes.map((hash) => dummies.get(costClass(hash))!)
+  const fallback = await dummyLike(undefined)
+  return (user) => {
+    if (table.length === 0) return fallback
+    const digest = createHmac('sha256', key).update(user, 'utf8').digest()
+    return table[digest.readUInt32BE(0) % table.length]!
   }
 }

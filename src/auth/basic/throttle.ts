@@ -1,6 +1,10 @@
 import { TtlCache } from '../ttl-cache.js'
 
-/** Users and addresses tracked at once: an attacker cycling through names or addresses cannot grow memory. */
+/**
+ * Unknown user names and client addresses tracked at once: an attacker cycling through names or addresses
+ * cannot grow memory past this. Known users are tracked apart (at most one entry per htpasswd line), and
+ * locked-out addresses apart from counting ones, so a flood of junk can evict neither.
+ */
 export const MAX_TRACKED_KEYS = 10_000
 
 interface Counter {
@@ -31,25 +35,91 @@ export function addressKey(address: string): string {
     .join(':')}::/64`
 }
 
+/** A user's or an address's counters: the ones a flood of junk may evict, and the ones it may not. */
+interface Table {
+  get(key: string): Counter | undefined
+  set(key: string, counter: Counter): void
+  delete(key: string): void
+}
+
+/** Known users: bounded by the htpasswd file, never evicted by other names; expired entries are swept. */
+class KnownUsers implements Table {
+  readonly #entries = new Map<string, Counter>()
+
+  get(key: string): Counter | undefined {
+    const counter = this.#entries.get(key)
+    if (counter !== undefined && counter.windowEndMs <= Date.now()) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return counter
+  }
+
+  set(key: string, counter: Counter): void {
+    this.#entries.set(key, counter)
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key)
+  }
+}
+
+/**
+ * Counting entries live in an LRU that junk may flush; an entry that reaches its limit moves to a table of
+ * its own, which only other locked-out entries (each costing `max` failures) can fill.
+ */
+class CountingAndLocked implements Table {
+  readonly #counting = new TtlCache<string, Counter>(MAX_TRACKED_KEYS)
+  readonly #locked = new TtlCache<string, Counter>(MAX_TRACKED_KEYS)
+  readonly #max: number
+
+  constructor(max: number) {
+    this.#max = max
+  }
+
+  get(key: string): Counter | undefined {
+    return this.#locked.get(key) ?? this.#counting.get(key)
+  }
+
+  set(key: string, counter: Counter): void {
+    if (counter.count >= this.#max) {
+      this.#counting.delete(key)
+      this.#locked.set(key, counter, counter.windowEndMs)
+    } else {
+      this.#locked.delete(key)
+      this.#counting.set(key, counter, counter.windowEndMs)
+    }
+  }
+
+  delete(key: string): void {
+    this.#counting.delete(key)
+    this.#locked.delete(key)
+  }
+}
+
 /**
  * Counts attempts per user name and per client address in a fixed window from the first one. Attempts are
  * counted before the password is checked, so a concurrent burst of guesses cannot slip past the limit while
- * their bcrypt checks run; a success takes its attempt back and clears the user's count.
+ * their bcrypt checks run; a success takes back only its own attempt. It never clears the count: the real
+ * user logging in (the dashboard's polls reuse its login) must not hand an attacker a fresh set of guesses.
  */
 export class FailureThrottle {
   readonly #limits: ThrottleLimits
-  readonly #users = new TtlCache<string, Counter>(MAX_TRACKED_KEYS)
-  readonly #addresses = new TtlCache<string, Counter>(MAX_TRACKED_KEYS)
+  readonly #knownUsers = new KnownUsers()
+  readonly #unknownUsers: CountingAndLocked
+  readonly #addresses: CountingAndLocked
 
   constructor(limits: ThrottleLimits) {
     this.#limits = limits
+    this.#unknownUsers = new CountingAndLocked(limits.maxFailuresPerUser)
+    this.#addresses = new CountingAndLocked(limits.maxFailuresPerAddress)
   }
 
   /** Seconds until the user or the address may try again; null when neither is locked out. */
-  lockedFor(user: string, address: string): number | null {
+  lockedFor(user: string, known: boolean, address: string): number | null {
     const now = Date.now()
-    for (const [cache, key, max] of this.#counters(user, address)) {
-      const counter = cache.get(key)
+    for (const [table, key, max] of this.#counters(user, known, address)) {
+      const counter = table.get(key)
       if (counter !== undefined && counter.count >= max) {
         return Math.max(1, Math.ceil((counter.windowEndMs - now) / 1000))
       }
@@ -58,33 +128,37 @@ export class FailureThrottle {
   }
 
   /** Records an attempt about to reach bcrypt: null when it may proceed, else the seconds until a retry. */
-  attempt(user: string, address: string): number | null {
-    const lockedFor = this.lockedFor(user, address)
+  attempt(user: string, known: boolean, address: string): number | null {
+    const lockedFor = this.lockedFor(user, known, address)
     if (lockedFor !== null) return lockedFor
     const now = Date.now()
-    for (const [cache, key] of this.#counters(user, address)) {
-      const counter = cache.get(key)
-      if (counter === undefined) {
-        const windowEndMs = now + this.#limits.windowSec * 1000
-        cache.set(key, { count: 1, windowEndMs }, windowEndMs)
-      } else {
-        counter.count += 1
-      }
+    for (const [table, key] of this.#counters(user, known, address)) {
+      const counter = table.get(key)
+      const next = counter ?? { count: 0, windowEndMs: now + this.#limits.windowSec * 1000 }
+      next.count += 1
+      table.set(key, next)
     }
     return null
   }
 
-  /** A verified login: the user's failures are forgiven, and a counted attempt is taken back from the address. */
-  succeeded(user: string, address: string, counted: boolean): void {
-    this.#users.delete(user)
-    if (!counted) return
-    const counter = this.#addresses.get(addressKey(address))
-    if (counter !== undefined) counter.count = Math.max(0, counter.count - 1)
+  /** Whether the address has failures counted in the current window (its hash work then waits behind others'). */
+  hasFailures(address: string): boolean {
+    return (this.#addresses.get(addressKey(address))?.count ?? 0) > 0
   }
 
-  #counters(user: string, address: string) {
+  /** A verified login (or a check never run) takes its own counted attempt back from the user and the address. */
+  takeBack(user: string, known: boolean, address: string): void {
+    for (const [table, key] of this.#counters(user, known, address)) {
+      const counter = table.get(key)
+      if (counter === undefined) continue
+      counter.count -= 1
+      if (counter.count <= 0) table.delete(key)
+    }
+  }
+
+  #counters(user: string, known: boolean, address: string) {
     return [
-      [this.#users, user, this.#limits.maxFailuresPerUser],
+      [known ? this.#knownUsers : this.#unknownUsers, user, this.#limits.maxFailuresPerUser],
       [this.#addresses, addressKey(address), this.#limits.maxFailuresPerAddress],
     ] as const
   }

@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hashSync } from '@node-rs/bcrypt'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually } from './support/eventually.js'
+import { freePort } from './support/free-port.js'
+import { startProxy, type TestProxy } from './support/proxy.js'
+
+/**
+ * Faults survived. Flink's with a real process: the stand-in runs as `flink-guard standin` in a child
+ * process, which is killed, stopped (SIGSTOP) and restarted on the same port while the proxy keeps
+ * running. A credential file's: replaced on disk under the running proxy.
+ */
+
+const MAIN = join(import.meta.dirname, '../../dist/main.js')
+let port: number
+let flink: ChildProcess | null = null
+let proxy: TestProxy
+
+async function startFlink(): Promise<void> {
+  flink = spawn(process.execPath, [MAIN, 'standin', '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await eventually(async () => {
+    try {
+      await (await request(`http://127.0.0.1:${port}/overview`)).body.dump()
+      return true
+    } catch {
+      return false
+    }
+  }, 10_000)
+}
+
+async function stopFlink(signal: NodeJS.Signals): Promise<void> {
+  const child = flink!
+  child.kill(signal)
+  if (signal === 'SIGKILL') await once(child, 'exit')
+}
+
+async function get(path = '/overview') {
+  const response = await request(`${proxy.proxyUrl}${path}`)
+  await response.body.dump()
+  return { status: response.statusCode, code: response.headers['x-flink-guard-error'] }
+}
+
+beforeAll(async () => {
+  port = await freePort()
+  await startFlink()
+  proxy = await startProxy(`http://127.0.0.1:${port}`, { upstream: { timeouts: { responseMs: 1_000 } } })
+})
+afterAll(async () => {
+  flink?.kill('SIGKILL')
+  await proxy.close(1_000)
+})
+
+describe('Flink killed and restarted on the same port', () => {
+  it('answers 503 (which Flink clients retry) while it is down and recovers within 1 s of its return', async () => {
+    expect((await get()).status).toBe(200)
+    await stopFlink('SIGKILL')
+    expect(await get()).toEqual({ status: 503, code: 'FG_ERR_UPSTREAM_UNAVAILABLE' })
+    await startFlink()
+    const back = Date.now()
+    await eventually(async () => (await get()).status === 200, 1_000)
+    expect(Date.now() - back).toBeLessThan(1_000)
+  })
+})
+
+describe('Flink stopped (SIGSTOP)', () => {
+  it('answers 504 at upstream.timeouts.responseMs, and serves again once it continues', async () => {
+    expect((await get()).status).toBe(200)
+    await stopFlink('SIGSTOP')
+    try {
+      const started = Date.now()
+      expect(await get()).toEqual({ status: 504, code: 'FG_ERR_UPSTREAM_TIMEOUT' })
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900)
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      flink!.kill('SIGCONT')
+    }
+    await eventually(async () => (await get()).status === 200, 3_000)
+  })
+})
+
+describe('the htpasswd file replaced by garbage, truncated or deleted', () => {
+  it('keeps the last good version in use, logs and counts each failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-faults-'))
+    const file = join(dir, 'users.htpasswd')
+    const good = `alice:${hashSync('wonderland', 4).replace(/^\$2b\$/, '$2y$')}\n`
+    writeFileSync(file, good)
+    const guarded = await startProxy(`http://127.0.0.1:${port}`, { auth: { basic: { htpasswd: file } } })
+    try {
+      const login = async () => {
+        const response = await request(`${guarded.proxyUrl}/overview`, {
+          headers: { authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` },
+        })
+        await response.body.dump()
+        return response.statusCode
+      }
+      const failures = async () => {
+        const scrape = await (await request(`${guarded.adminUrl}/metrics`)).body.text()
+        return Number(
+          /flink_guard_reloads_total\{what="htpasswd",result="failure"\} (\d+)/.exec(scrape)?.[1] ?? 0,
+        )
+      }
+      expect(await login()).toBe(200)
+      const faults: [string, () => void][] = [
+        ['garbage', () => writeFileSync(file, Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a]))],
+        ['truncated mid-hash', () => writeFileSync(file, good.slice(0, 20))],
+        ['deleted', () => rmSync(file)],
+      ]
+      for (const [index, [_name, fault]] of faults.entries()) {
+        fault()
+        await eventually(async () => (await failures()) === index + 1, 5_000)
+        expect(await login()).toBe(200)
+      }
+      expect(
+        guarded.logs.filter(
+          (line) => line.msg === 'htpasswd file refused; the previous version stays in use',
+        ),
+      ).toHaveLength(3)
+      const ready = await request(`${guarded.adminUrl}/readyz`)
+      await ready.body.dump()
+      expect(ready.statusCode).toBe(200)
+    } finally {
+      await guarded.close(1_000)
+    }
+  })
+})
