@@ -1,6 +1,7 @@
 import { loadConfigFile } from '../config/load.js'
 import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
+import { VERSION } from '../version.js'
 import { configPath, parseOptions } from './args.js'
 import { onShutdownSignal } from './lifecycle.js'
 
@@ -27,6 +28,7 @@ export async function serve(argv: string[]): Promise<number> {
   for (const warning of warnings) server.proxy.log.warn({ warning }, 'configuration warning')
   server.proxy.log.info(
     {
+      version: VERSION,
       proxy: server.proxyUrl,
       admin: server.adminUrl,
       upstream: config.upstream?.url ?? null,

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { FlinkGuardError } from '../errors.js'
 import type { UpstreamObserver } from '../proxy/forward.js'
+import { VERSION } from '../version.js'
 
 /** 0.5 ms to 30 s: a loopback forward takes well under a millisecond, a savepoint trigger can take seconds. */
 export const DURATION_BUCKETS_SECONDS = [
@@ -90,6 +91,14 @@ export class ProxyMetrics implements UpstreamObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })
+    // The info-metric idiom (as Prometheus' own prometheus_build_info): always 1, the facts are the labels,
+    // so a dashboard can join on it and an alert can spot a fleet running mixed versions.
+    new Gauge({
+      name: 'flink_guard_build_info',
+      help: 'The running flink-guard: its version and the Node.js version, always 1',
+      labelNames: ['version', 'node_version'] as const,
+      registers: [this.registry],
+    }).set({ version: VERSION, node_version: process.versions.node }, 1)
   }
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { request } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startStandin } from '../../src/standin/server.js'
@@ -5,6 +6,9 @@ import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
 
 beforeAll(assertBuilt)
 
+const { version: PACKAGE_VERSION } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string }
 const STARTED = /"msg":"flink-guard started"/
 /** Lets requests without credentials in as viewers: these tests are about the process, not about auth. */
 const ANONYMOUS_VIEWER = 'auth: { anonymous: { roles: [anyone] } }\nauthz: { roles: { anyone: viewer } }\n'
@@ -24,6 +28,12 @@ describe('flink-guard command line', () => {
       expect(result.stdout).toContain(`Usage: flink-guard ${command}`)
     },
   )
+
+  it.each(['--version', '-v', 'version'])("%s prints the package's version and exits 0", async (flag) => {
+    const result = await runCli([flag])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(`flink-guard ${PACKAGE_VERSION}\n`)
+  })
 
   it('exits 2 for an unknown command or option, naming it', async () => {
     const unknownCommand = await runCli(['serv'])
@@ -111,6 +121,7 @@ describe('flink-guard command line', () => {
     try {
       await proxy.waitFor(STARTED)
       const urls = startedUrls(proxy.stdout())
+      expect(proxy.stdout()).toContain(`"version":"${PACKAGE_VERSION}"`)
 
       const direct = await request(`${standinUrl}/overview`)
       const viaProxy = await request(`${urls.proxy}/overview`)
