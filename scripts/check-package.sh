@@ -27,7 +27,7 @@ git archive --format=tar HEAD | tar -x -C "$work/clone"
 [ ! -e "$work/clone/dist" ] || fail "the exported tree already has dist/"
 
 echo "== npm ci && npm pack in the export"
-(cd "$work/clone" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+(cd "$work/clone" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null)
 tarball="$(cd "$work/clone" && npm pack --silent --pack-destination "$work")"
 tarball="$work/$tarball"
 [ -f "$tarball" ] || fail "npm pack made no tarball"
@@ -45,21 +45,25 @@ echo "   $(wc -l <<<"$listing") files; dist/main.js, LICENSE, NOTICE, CHANGELOG.
 
 echo "== installing the tarball into an empty directory (production dependencies only)"
 mkdir "$work/app"
-(cd "$work/app" && npm install --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null)
+(cd "$work/app" && npm install --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error "$tarball" >/dev/null)
 bin="$work/app/node_modules/.bin/flink-guard"
 installed="$work/app/node_modules/flink-guard"
 [ -x "$bin" ] || fail "the installed package has no executable flink-guard bin"
 
 # From here on the installed package runs with no environment but PATH and HOME, as on a fresh host.
-run() { (cd "$work/app" && env -i PATH="$PATH" HOME="$work" "$@"); }
+run() { (cd "$work/app" && exec env -i PATH="$PATH" HOME="$work" NO_UPDATE_NOTIFIER=1 "$@"); }
 
 printed="$(run npx --no-install flink-guard --version)"
 [ "$printed" = "flink-guard $version" ] || fail "npx flink-guard --version printed \"$printed\", not \"flink-guard $version\""
 echo "   npx flink-guard --version: $printed"
 
+# check-config --no-files still resolves ${env:} references (issue 20, item 6): until it does not, the
+# examples' variables are set to placeholders here, and only here.
+example_env=(REST_KEYSTORE_PASSWORD=placeholder FLINK_TRUSTSTORE_PASSWORD=placeholder)
 for example in "$installed"/config/*.yaml; do
-  run "$bin" check-config --no-files --config "$example" >/dev/null ||
-    fail "check-config --no-files --config config/$(basename "$example") exited $?"
+  code=0
+  run "${example_env[@]}" "$bin" check-config --no-files --config "$example" >/dev/null || code=$?
+  [ "$code" = 0 ] || fail "check-config --no-files --config config/$(basename "$example") exited $code"
   echo "   check-config --no-files config/$(basename "$example"): valid"
 done
 
