@@ -7,7 +7,7 @@
 #    --version, check-config --no-files on every example config, and a proxy in front of the stand-in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo="$PWD"
+export npm_config_update_notifier=false
 work="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -27,7 +27,7 @@ git archive --format=tar HEAD | tar -x -C "$work/clone"
 [ ! -e "$work/clone/dist" ] || fail "the exported tree already has dist/"
 
 echo "== npm ci && npm pack in the export"
-(cd "$work/clone" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null)
+(cd "$work/clone" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 tarball="$(cd "$work/clone" && npm pack --silent --pack-destination "$work")"
 tarball="$work/$tarball"
 [ -f "$tarball" ] || fail "npm pack made no tarball"
@@ -45,15 +45,16 @@ echo "   $(wc -l <<<"$listing") files; dist/main.js, LICENSE, NOTICE, CHANGELOG.
 
 echo "== installing the tarball into an empty directory (production dependencies only)"
 mkdir "$work/app"
-(cd "$work/app" && npm install --omit=dev --no-audit --no-fund --no-update-notifier --loglevel=error "$tarball" >/dev/null)
+(cd "$work/app" && npm install --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null)
 bin="$work/app/node_modules/.bin/flink-guard"
 installed="$work/app/node_modules/flink-guard"
 [ -x "$bin" ] || fail "the installed package has no executable flink-guard bin"
 
 # From here on the installed package runs with no environment but PATH and HOME, as on a fresh host.
-run() { (cd "$work/app" && exec env -i PATH="$PATH" HOME="$work" NO_UPDATE_NOTIFIER=1 "$@"); }
+# run execs: call it in a subshell, ( run … ).
+run() { cd "$work/app" && exec env -i PATH="$PATH" HOME="$work" npm_config_update_notifier=false "$@"; }
 
-printed="$(run npx --no-install flink-guard --version)"
+printed="$( (run npx --no-install flink-guard --version) )"
 [ "$printed" = "flink-guard $version" ] || fail "npx flink-guard --version printed \"$printed\", not \"flink-guard $version\""
 echo "   npx flink-guard --version: $printed"
 
@@ -62,13 +63,14 @@ echo "   npx flink-guard --version: $printed"
 example_env=(REST_KEYSTORE_PASSWORD=placeholder FLINK_TRUSTSTORE_PASSWORD=placeholder)
 for example in "$installed"/config/*.yaml; do
   code=0
-  run "${example_env[@]}" "$bin" check-config --no-files --config "$example" >/dev/null || code=$?
+  (run "${example_env[@]}" "$bin" check-config --no-files --config "$example" >/dev/null) || code=$?
   [ "$code" = 0 ] || fail "check-config --no-files --config config/$(basename "$example") exited $code"
   echo "   check-config --no-files config/$(basename "$example"): valid"
 done
 
 echo "== the installed bin as a proxy: standin and serve on free ports"
-run "$bin" standin --port 0 >"$work/standin.log" 2>&1 &
+# Started as subshells that exec the bin, so $! is the server itself and cleanup ends it.
+(run "$bin" standin --port 0 >"$work/standin.log" 2>&1) &
 pids+=($!)
 upstream=""
 for _ in $(seq 1 100); do
@@ -84,7 +86,7 @@ upstream: { url: "$upstream" }
 auth: { anonymous: { roles: [anyone] } }
 authz: { roles: { anyone: viewer } }
 EOF
-run "$bin" serve --config "$work/serve.yaml" >"$work/serve.log" 2>&1 &
+(run "$bin" serve --config "$work/serve.yaml" >"$work/serve.log" 2>&1) &
 pids+=($!)
 started=""
 for _ in $(seq 1 100); do
