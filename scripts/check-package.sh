@@ -50,6 +50,12 @@ bin="$work/app/node_modules/.bin/flink-guard"
 installed="$work/app/node_modules/flink-guard"
 [ -x "$bin" ] || fail "the installed package has no executable flink-guard bin"
 
+echo "== installing it globally into a prefix, as docs/deploy-standalone.md does"
+npm install --global --prefix "$work/prefix" --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
+global_printed="$(env -i PATH="$PATH" HOME="$work" "$work/prefix/bin/flink-guard" --version)"
+[ "$global_printed" = "flink-guard $version" ] || fail "<prefix>/bin/flink-guard --version printed \"$global_printed\""
+echo "   <prefix>/bin/flink-guard --version: $global_printed"
+
 # From here on the installed package runs with no environment but PATH and HOME, as on a fresh host.
 # run execs: call it in a subshell, ( run … ).
 run() { cd "$work/app" && exec env -i PATH="$PATH" HOME="$work" npm_config_update_notifier=false "$@"; }
