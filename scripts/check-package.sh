@@ -26,6 +26,11 @@ mkdir "$work/clone"
 git archive --format=tar HEAD | tar -x -C "$work/clone"
 [ ! -e "$work/clone/dist" ] || fail "the exported tree already has dist/"
 
+# The image builds from the same tree: every path docker/Dockerfile copies from the context must be in it.
+for source in $(sed -nE 's/^COPY +([^-][^ ]*( +[^ ]+)*) +[^ ]+$/\1/p' "$work/clone/docker/Dockerfile"); do
+  [ -e "$work/clone/$source" ] || fail "docker/Dockerfile copies $source, which the committed tree lacks"
+done
+
 echo "== npm ci && npm pack in the export"
 (cd "$work/clone" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 tarball="$(cd "$work/clone" && npm pack --silent --pack-destination "$work")"
