@@ -48,15 +48,17 @@ if grep -E '^package/(src|test|bench|scripts|flink-it)/|\.map$|\.ts$' <<<"$listi
 fi
 echo "   $(wc -l <<<"$listing") files; dist/main.js, LICENSE, NOTICE, CHANGELOG.md present; no sources or maps"
 
-echo "== installing the tarball into an empty directory (production dependencies only)"
+# --engine-strict: the install fails when a production dependency's engines field refuses this Node (CI runs
+# this on the lowest Node that package.json's engines allows).
+echo "== installing the tarball into an empty directory (production dependencies only) on $(node --version)"
 mkdir "$work/app"
-(cd "$work/app" && npm install --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null)
+(cd "$work/app" && npm install --engine-strict --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null)
 bin="$work/app/node_modules/.bin/flink-guard"
 installed="$work/app/node_modules/flink-guard"
 [ -x "$bin" ] || fail "the installed package has no executable flink-guard bin"
 
 echo "== installing it globally into a prefix, as docs/deploy-standalone.md does"
-npm install --global --prefix "$work/prefix" --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
+npm install --engine-strict --global --prefix "$work/prefix" --omit=dev --no-audit --no-fund --loglevel=error "$tarball" >/dev/null
 global_printed="$(env -i PATH="$PATH" HOME="$work" "$work/prefix/bin/flink-guard" --version)"
 [ "$global_printed" = "flink-guard $version" ] || fail "<prefix>/bin/flink-guard --version printed \"$global_printed\""
 echo "   <prefix>/bin/flink-guard --version: $global_printed"
