@@ -272,6 +272,11 @@ export async function buildProxyApp(
       return
     }
     metrics?.recordAuthFailure(result.refusal?.method ?? 'none', result.refusal?.reason ?? 'missing')
+    // The reason is a fixed word (expired, bad_audience, bad_password, …); the response says only "invalid".
+    if (result.refusal !== null) {
+      const { method, reason, user } = result.refusal
+      request.log.warn({ method, reason, user, remoteAddress: request.ip }, 'authentication refused')
+    }
     if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
     if (login?.redirectsToLogin(request.method, request.headers, result.refusal)) {
       return redirect(reply, await login.start(request.url))
