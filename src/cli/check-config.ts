@@ -8,8 +8,9 @@ export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file
 Validates a config file as serve does, opens every file it names (keystores and truststores with their
 passwords, the htpasswd file, JWT key files, CA files), and prints the effective config (defaults
 applied, secrets masked). Exits 0 when valid, 2 with every problem listed when not. Nothing is fetched
-from the network: JWKS and OIDC discovery are checked by /readyz/strict at run time. Warnings (such as Flink's
-REST endpoint not bound to loopback, read through flinkConf) go to stderr.
+from the network: JWKS and OIDC discovery are checked by /readyz/strict at run time. Warnings go to stderr:
+credentials over plain HTTP beyond loopback, plain http: to a remote Flink, the admin port beyond
+loopback, and Flink's REST endpoint not bound to loopback (read through flinkConf).
 
 Options:
   --config <file>   the config file (default: $FLINK_GUARD_CONFIG)

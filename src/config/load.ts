@@ -10,6 +10,7 @@ import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
 import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { routingProblems, upstreamUrlProblems } from '../upstream/config-checks.js'
+import { exposureWarnings } from './exposure.js'
 import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
@@ -83,6 +84,7 @@ export function validateConfig(
   problems.push(...semanticProblems(withDefaults as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
 
+  warnings.push(...exposureWarnings(withDefaults as Config))
   return { config: deepFreeze(withDefaults as Config), secretPaths, warnings }
 }
 

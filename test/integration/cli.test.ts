@@ -71,6 +71,21 @@ describe('flink-guard command line', () => {
     expect(strict.stderr).toContain('refused by --strict')
   })
 
+  it('check-config --strict refuses plain HTTP on 0.0.0.0 with Basic auth, naming the key; without --strict it is a warning', async () => {
+    const file = writeConfig(
+      'listen: { host: 0.0.0.0, port: 0 }\nadmin: { port: 0 }\nupstream: { url: "http://127.0.0.1:8081" }\n' +
+        'auth: { basic: { htpasswd: /nonexistent/users.htpasswd } }\n',
+    )
+    const strict = await runCli(['check-config', '--strict', '--no-files', '--config', file])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      'warning: "listen.host" is 0.0.0.0 without "tls": basic credentials cross the network in clear text',
+    )
+    expect(strict.stderr).toContain('1 warning(s), refused by --strict')
+    const lenient = await runCli(['check-config', '--no-files', '--config', file])
+    expect(lenient.code).toBe(0)
+  })
+
   it('check-config opens the files a config names: a wrong keystore password and a missing htpasswd are problems, --no-files skips them', async () => {
     const keystore = new URL('../fixtures/tls/rest.signed.keystore', import.meta.url).pathname
     const config = (password: string) =>
