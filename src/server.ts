@@ -47,6 +47,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
   const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics))
+  metrics?.observeInFlight(() => pipelines.inFlight.reduce((sum, count) => sum + count, 0))
   const proxy = await buildProxyApp(config, {
     pipelines,
     logger,

@@ -89,6 +89,14 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  #inFlight: () => number = () => 0
+  private readonly requestsInFlight: Gauge = new Gauge({
+    name: 'flink_guard_requests_in_flight',
+    help: 'Requests on the proxy listener whose response has not closed yet (uploads and downloads included)',
+    registers: [this.registry],
+    collect: (): void => this.requestsInFlight.set(this.#inFlight()),
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
     // The info-metric idiom (as Prometheus' own prometheus_build_info): always 1, the facts are the labels,
@@ -99,6 +107,11 @@ export class ProxyMetrics implements UpstreamObserver {
       labelNames: ['version', 'node_version'] as const,
       registers: [this.registry],
     }).set({ version: VERSION, node_version: process.versions.node }, 1)
+  }
+
+  /** Read at every scrape: the count lives where requests are tracked (the pipeline switch). */
+  observeInFlight(read: () => number): void {
+    this.#inFlight = read
   }
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {

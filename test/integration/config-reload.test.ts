@@ -96,6 +96,8 @@ describe('config reload in a running proxy', () => {
     expect(await proxy.reloadConfig(configAs('viewer'))).toBe(true)
     // The upload holds the old pipeline open; new requests run on the new one.
     expect(proxy.inFlight()).toEqual([0, 1])
+    const scrape = async () => (await (await request(`${proxy.adminUrl}/metrics`)).body.text()).split('\n')
+    expect(await scrape()).toContain('flink_guard_requests_in_flight 1')
     const refused = await request(`${proxy.proxyUrl}/jars/upload`, { method: 'POST', body: 'x' })
     expect(refused.statusCode).toBe(403)
     expect(refused.headers['x-flink-guard-error']).toBe('FG_ERR_AUTHZ_PRESET_INSUFFICIENT')
@@ -110,6 +112,7 @@ describe('config reload in a running proxy', () => {
     // The last request out closed the old pipeline.
     await eventually(() => proxy.inFlight().length === 1)
     expect(proxy.inFlight()).toEqual([0])
+    expect(await scrape()).toContain('flink_guard_requests_in_flight 0')
   })
 
   it('a promoted role lets the next upload through', async () => {
