@@ -15,7 +15,9 @@ loopback, and Flink's REST endpoint not bound to loopback (read through flinkCon
 Options:
   --config <file>   the config file (default: $FLINK_GUARD_CONFIG)
   --strict          exit 2 on warnings too
-  --no-files        check the config alone, on a machine without the files it names
+  --no-files        check the config alone, on a machine without the files it names: keystores,
+                    htpasswd and key files are not opened, \${file:} and unset \${env:} references
+                    are taken as placeholders (flinkConf is still read)
   -h, --help        show this help`
 
 export async function checkConfig(argv: string[]): Promise<number> {
@@ -29,8 +31,10 @@ export async function checkConfig(argv: string[]): Promise<number> {
     return 0
   }
   const file = configPath(options.config)
-  const loaded = loadConfigFile(file)
-  const problems = options['no-files'] ? [] : await fileProblems(loaded.config)
+  const noFiles = options['no-files'] === true
+  // --no-files: no ${file:} is read and no ${env:} must be set (a ConfigMap linted in CI).
+  const loaded = loadConfigFile(file, process.env, { placeholders: noFiles })
+  const problems = noFiles ? [] : await fileProblems(loaded.config)
   // The same shape as an invalid config: every problem, one line each, exit 2.
   if (problems.length > 0) throw new ConfigError(file, problems)
   for (const warning of loaded.warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)

@@ -86,6 +86,28 @@ describe('flink-guard command line', () => {
     expect(lenient.code).toBe(0)
   })
 
+  it('check-config --no-files lints a config whose ${env:} variables are unset and whose ${file:} files are absent; without it both are problems', async () => {
+    const file = writeConfig(
+      'upstream: { url: "http://127.0.0.1:8081" }\n' +
+        'tls: { keystore: /nonexistent/rest.keystore, keystorePassword: "${env:FG_TEST_UNSET_PASSWORD}" }\n' +
+        'auth: { basic: { htpasswd: /nonexistent/users.htpasswd }, jwt: { issuer: https://idp.example.com, audience: "${file:/nonexistent/audience}" } }\n',
+    )
+    const linted = await runCli(['check-config', '--no-files', '--config', file])
+    expect(linted.code).toBe(0)
+    expect(linted.stdout).toContain('valid')
+    expect(linted.stdout).not.toContain('placeholder')
+    const full = await runCli(['check-config', '--config', file])
+    expect(full.code).toBe(2)
+    expect(full.stderr).toContain(
+      '"tls.keystorePassword" refers to environment variable FG_TEST_UNSET_PASSWORD, which is not set',
+    )
+    expect(full.stderr).toContain(
+      '"auth.jwt.audience" refers to file /nonexistent/audience, which cannot be read (ENOENT)',
+    )
+    // serve never takes placeholders.
+    expect((await runCli(['serve', '--config', file])).code).toBe(2)
+  })
+
   it('check-config opens the files a config names: a wrong keystore password and a missing htpasswd are problems, --no-files skips them', async () => {
     const keystore = new URL('../fixtures/tls/rest.signed.keystore', import.meta.url).pathname
     const config = (password: string) =>
