@@ -81,6 +81,8 @@ done
 
 echo "== the installed bin as a proxy: standin and serve on free ports"
 # Started as subshells that exec the bin, so $! is the server itself and cleanup ends it.
+: >"$work/standin.log"
+: >"$work/serve.log"
 (run "$bin" standin --port 0 >"$work/standin.log" 2>&1) &
 pids+=($!)
 upstream=""
