@@ -124,8 +124,47 @@ describe('config reload in a running proxy', () => {
     expect((await upload.response).statusCode).toBe(200)
   })
 
+  it('a reload adds a cluster with its own policy and readiness; one removed answers as unknown', async () => {
+    const second = await startStandin()
+    try {
+      proxy = await startProxy(standin.url, anonymousAs('viewer'))
+      expect(await statusOf(`${proxy.adminUrl}/readyz/clusters/etl`)).toBe(404)
+      const withEtl = configAs('viewer', {
+        clusters: [{ name: 'etl', upstream: { url: second.url }, authz: { roles: { anyone: 'deployer' } } }],
+      })
+      expect(await proxy.reloadConfig(withEtl)).toBe(true)
+      second.record.reset()
+      expect(await statusOf(`${proxy.proxyUrl}/clusters/etl/overview`)).toBe(200)
+      expect(second.record.requests.map((recorded) => recorded.url)).toEqual(['/overview'])
+      // The cluster's policy, not the top-level one: a deployer there, a viewer on the default upstream.
+      const upload = heldUpload(`${proxy.proxyUrl}/clusters/etl`, 1 * MIB)
+      upload.release()
+      expect((await upload.response).statusCode).toBe(200)
+      expect(await statusOf(`${proxy.proxyUrl}/jars/upload`, 'POST')).toBe(403)
+      expect(await statusOf(`${proxy.adminUrl}/readyz/clusters/etl`)).toBe(200)
+
+      expect(
+        await proxy.reloadConfig(
+          configAs('viewer', { clusters: [{ name: 'other', upstream: { url: second.url } }] }),
+        ),
+      ).toBe(true)
+      const gone = await request(`${proxy.proxyUrl}/clusters/etl/overview`)
+      await gone.body.dump()
+      expect(gone.headers['x-flink-guard-error']).toBe('FG_ERR_CLUSTER_UNKNOWN')
+      expect(await statusOf(`${proxy.adminUrl}/readyz/clusters/etl`)).toBe(404)
+    } finally {
+      await second.close()
+    }
+  })
+
   it.each([
     ['an invalid config', configAs('superuser'), 'the new config is invalid', /"authz\.roles\.anyone"/],
+    [
+      'a config that changes a connection cap the listener enforces',
+      configAs('viewer', { limits: { maxConnections: 7 } }),
+      'the new config changes keys that take a restart',
+      /"limits\.maxConnections" changed: restart flink-guard to change it/,
+    ],
     [
       'a config that changes a listener key',
       configAs('viewer', { admin: { port: 0, host: '0.0.0.0' } }),
