@@ -1,13 +1,10 @@
 import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
-import type { AuthChain } from './auth/chain.js'
 import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
-import type { OidcLogin } from './auth/oidc/login-flow.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
-import type { NetworkList } from './authz/networks.js'
 import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
 import { FlinkGuardError } from './errors.js'
@@ -17,19 +14,22 @@ import type { Logger } from './observability/logger.js'
 import type { ProxyMetrics } from './observability/metrics.js'
 import { requestIdOf } from './observability/request-id.js'
 import { ROUTE_LABEL_INVALID, ROUTE_LABEL_UNKNOWN, routeLabelOf } from './observability/route-label.js'
+import type { Pipeline } from './pipeline/pipeline.js'
+import type { PipelineSwitch } from './pipeline/pipeline-switch.js'
 import type { BodyLimit } from './proxy/body-limit.js'
 import { bodyTooLarge } from './proxy/body-limit.js'
 import { limitConnections } from './proxy/connection-limit.js'
 import { hasValidHost } from './proxy/host-header.js'
-import { type CorsPolicy, isPreflight, securityHeaders } from './proxy/response-policy.js'
+import { isPreflight } from './proxy/response-policy.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
 import { forwardToUpstream, upstreamStage } from './upstream/stage.js'
 import { longestResponseMs } from './upstream/static-upstreams.js'
-import type { UpstreamSet } from './upstream/upstreams.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The config-derived checks, clusters and pools this request runs on to its end, even across a reload. */
+    pipeline: Pipeline
     /** Counts a chunked request body as it streams to Flink (null when the size was declared or there is none). */
     bodyMeter: BodyLimit | null
     /** The Flink route template this request addresses (see routeLabel): for logs and metric labels. */
@@ -46,22 +46,16 @@ declare module 'fastify' {
 }
 
 export interface ProxyAppDependencies {
-  /** Which Flink a request addresses, its pool and its policy (src/upstream/). */
-  readonly upstreams: UpstreamSet
+  /** The current pipeline (config reload replaces it) and the ones still finishing their requests. */
+  readonly pipelines: PipelineSwitch
   readonly logger: Logger
   readonly metrics: ProxyMetrics | null
-  readonly chain: AuthChain
-  /** Null: every client address may try. */
-  readonly allowedNetworks: NetworkList | null
-  readonly cors: CorsPolicy
   /** The TLS listener's material; null serves plain HTTP. */
   readonly tls: ServerTlsMaterial | null
   /** Client certificate pins, checked as each handshake completes. */
   readonly pins: PinSet | null
   /** Told of every failed handshake, pin mismatches included (metrics). */
   readonly onHandshakeError?: (reason: string) => void
-  /** The OIDC browser login (auth.oidc), or null. */
-  readonly login?: OidcLogin | null
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -75,20 +69,17 @@ const CLIENT_KEEP_ALIVE_MS = 65_000
 /**
  * The public proxy, its pipeline written out in order (DESIGN.md §2). Everything before the handler runs in
  * `onRequest`, before a byte of the body is read, so a refused request never streams its body anywhere.
+ * `config` gives what the listener is built with (pipeline/restart-only.ts: those keys take a restart); each request
+ * reads everything else from the pipeline it started on.
  */
 export async function buildProxyApp(
   config: Readonly<Config>,
   deps: ProxyAppDependencies,
 ): Promise<FastifyInstance> {
-  const { upstreams, metrics, chain, allowedNetworks, cors } = deps
-  const login = deps.login ?? null
-  const headersOverHttp = securityHeaders(config.responses, false)
-  const headersOverTls = securityHeaders(config.responses, true)
+  const { pipelines, metrics } = deps
   const trustedProxies = config.authz.trustedProxies
-  // Origins allowed to make credentialed CORS calls pass the cross-site rule for Basic, mTLS and anonymous.
-  const credentialedOrigins: ReadonlySet<string> = new Set(
-    config.responses.cors.allowCredentials ? config.responses.cors.allowedOrigins : [],
-  )
+  const securityHeadersOf = (request: FastifyRequest, pipeline: Pipeline) =>
+    request.protocol === 'https' ? pipeline.headersOverTls : pipeline.headersOverHttp
   const tls = deps.tls
   // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
   // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
@@ -129,7 +120,7 @@ export async function buildProxyApp(
     frameworkErrors: (error, request, reply) => {
       const canonical = canonicalize(request.url)
       request.routeLabel = ROUTE_LABEL_INVALID
-      reply.headers(request.protocol === 'https' ? headersOverTls : headersOverHttp)
+      reply.headers(securityHeadersOf(request, pipelines.current))
       replyWithError(
         canonical.ok
           ? new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', { cause: error })
@@ -149,6 +140,8 @@ export async function buildProxyApp(
   if (tls !== null) watchHandshakes(app, deps.pins, deps.onHandshakeError)
   app.server.on('checkExpectation', replyToUnsupportedExpectation)
 
+  // Replaced in the first hook; a request refused before it (frameworkErrors) reads pipelines.current.
+  app.decorateRequest('pipeline', null as unknown as Pipeline)
   app.decorateRequest('bodyMeter', null)
   app.decorateRequest('routeLabel', ROUTE_LABEL_UNKNOWN)
   app.decorateRequest('canonical', null)
@@ -169,19 +162,25 @@ export async function buildProxyApp(
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-  // 1. Screen: request id, security headers, network allowlist, header count and Host, size, CORS
+  // 1. Screen: pipeline, request id, security headers, network allowlist, header count and Host, size, CORS
   // preflight, canonical path.
   app.addHook('onRequest', async (request, reply) => {
     markAccessStart(request)
+    // The response's close fires once, finished or cut: then the pipeline may retire.
+    const { pipeline, release } = pipelines.acquire()
+    reply.raw.once('close', release)
+    request.pipeline = pipeline
+    const { allowedNetworks, cors } = pipeline
+    const { maxBodyBytes, maxHeaderCount } = pipeline.config.limits
     reply.header('x-request-id', request.id)
-    reply.headers(request.protocol === 'https' ? headersOverTls : headersOverHttp)
+    reply.headers(securityHeadersOf(request, pipeline))
     if (allowedNetworks !== null && !allowedNetworks.contains(request.ip)) {
       throw new FlinkGuardError('FG_ERR_AUTHZ_NETWORK_DENIED')
     }
     const { rawHeaders } = request.raw
-    if (rawHeaders.length / 2 > config.limits.maxHeaderCount) {
+    if (rawHeaders.length / 2 > maxHeaderCount) {
       throw new FlinkGuardError('FG_ERR_REQUEST_HEADERS_TOO_LARGE', {
-        message: `The request has more than ${config.limits.maxHeaderCount} header fields`,
+        message: `The request has more than ${maxHeaderCount} header fields`,
       })
     }
     if (!hasValidHost(rawHeaders)) {
@@ -190,9 +189,7 @@ export async function buildProxyApp(
       })
     }
     const declared = request.headers['content-length']
-    if (declared !== undefined && Number(declared) > config.limits.maxBodyBytes) {
-      throw bodyTooLarge(config.limits.maxBodyBytes)
-    }
+    if (declared !== undefined && Number(declared) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes)
     const origin = request.headers.origin
     if (origin !== undefined) reply.headers(cors.responseHeaders(origin))
     // A preflight carries no credentials (Fetch §4.8): it is answered here, before authentication.
@@ -215,18 +212,20 @@ export async function buildProxyApp(
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
   })
   // The OIDC callback and logout: screened, but outside the authentication scope (they are how one logs in).
-  if (login !== null) app.register(loginRoutes(login))
+  // Whether there is a login, and its paths, take a restart; each request uses its own pipeline's login.
+  const initialLogin = pipelines.current.login
+  if (initialLogin !== null) app.register(loginRoutes(initialLogin, (request) => request.pipeline.login!))
   app.register(async (proxy) => {
     // 2. Authenticate, 3. refuse cross-site state changes of credentials a browser sends by itself (all
     // but bearer tokens), 4. authorize: all before a byte of the body is read.
     proxy.addHook('onRequest', async (request, reply) => authenticate(request, reply))
     // Resolve the upstream (src/upstream/stage.ts): cluster by host or prefix, its pool and policy; from here
     // on `canonical` is the path as that cluster's Flink sees it.
-    upstreamStage(proxy, upstreams, metrics)
+    upstreamStage(proxy, (request) => request.pipeline.upstreams, metrics)
     proxy.addHook('onRequest', async (request) => {
-      const { identity, canonical } = request
+      const { identity, canonical, pipeline } = request
       // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
-      const ownOrigin = () => login?.publicOrigin ?? originOf(request.protocol, request.host)
+      const ownOrigin = () => pipeline.login?.publicOrigin ?? originOf(request.protocol, request.host)
       if (
         refusesCrossSite(
           identity!.method,
@@ -234,7 +233,7 @@ export async function buildProxyApp(
           canonical!.matchPath,
           request.headers,
           ownOrigin,
-          credentialedOrigins,
+          pipeline.credentialedOrigins,
         )
       ) {
         throw new FlinkGuardError('FG_ERR_AUTH_CROSS_SITE')
@@ -261,6 +260,7 @@ export async function buildProxyApp(
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> {
+    const { chain, login } = request.pipeline
     const result = await chain.authenticate({
       headers: request.headers,
       socket: request.raw.socket,
@@ -272,6 +272,11 @@ export async function buildProxyApp(
       return
     }
     metrics?.recordAuthFailure(result.refusal?.method ?? 'none', result.refusal?.reason ?? 'missing')
+    // The reason is a fixed word (expired, bad_audience, bad_password, …); the response says only "invalid".
+    if (result.refusal !== null) {
+      const { method, reason, user } = result.refusal
+      request.log.warn({ method, reason, user, remoteAddress: request.ip }, 'authentication refused')
+    }
     if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
     if (login?.redirectsToLogin(request.method, request.headers, result.refusal)) {
       return redirect(reply, await login.start(request.url))

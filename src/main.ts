@@ -7,6 +7,7 @@ import { hashPassword } from './cli/hash-password.js'
 import { serve } from './cli/serve.js'
 import { standin } from './cli/standin.js'
 import { FlinkGuardError } from './errors.js'
+import { VERSION } from './version.js'
 
 const HELP = `Usage: flink-guard <command> [options]
 
@@ -20,6 +21,7 @@ Commands:
   hash-password  print an htpasswd line with a bcrypt hash, for auth.basic
   gen-certs      make a private CA with server and client certificates (PEM and PKCS12)
   fingerprint    print the SHA-1 and SHA-256 fingerprints of a certificate or keystore
+  version        print the version (also --version, -v)
 
 Run 'flink-guard <command> --help' for a command's options.`
 
@@ -39,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${HELP}\n`)
     return name === undefined ? 2 : 0
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`flink-guard ${VERSION}\n`)
+    return 0
   }
   const command = COMMANDS[name]
   if (command === undefined) {

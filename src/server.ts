@@ -2,20 +2,17 @@ import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildProxyApp } from './app.js'
-import { createAuthChain } from './auth/create-chain.js'
-import { OidcAuthenticator } from './auth/oidc/authenticator.js'
-import { withoutProxyCookies } from './auth/oidc/proxy-cookies.js'
-import { compileNetworks } from './authz/networks.js'
+import { ConfigError, type LoadedConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { FlinkGuardError } from './errors.js'
 import { buildAdminApp, type ReadinessChecks } from './observability/admin-app.js'
 import type { Logger } from './observability/logger.js'
 import { ProxyMetrics } from './observability/metrics.js'
-import { requestHeaderPolicy } from './proxy/headers.js'
-import { corsPolicy } from './proxy/response-policy.js'
+import { buildPipeline } from './pipeline/pipeline.js'
+import { PipelineSwitch } from './pipeline/pipeline-switch.js'
+import { restartOnlyChanges } from './pipeline/restart-only.js'
 import { startTlsReload, type TlsReloader } from './tls/reload.js'
 import { loadServerTls, pinsOf } from './tls/server-tls.js'
-import { createUpstreams } from './upstream/upstreams.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -33,6 +30,15 @@ export interface RunningServer {
   close(graceMs?: number): Promise<boolean>
   /** Re-reads the TLS files now, as SIGHUP does (TLS listeners only). */
   readonly reloadTls?: () => boolean
+  /**
+   * Replaces the running config with the one `load` returns, for every request that starts from now on
+   * (SIGHUP does this with the config file). Refused, with the reason logged and the running config kept,
+   * when `load` throws, when the new config changes a key that takes a restart, or when its authenticators
+   * cannot start. Resolves whether the new config is in use. Reloads run one at a time.
+   */
+  reloadConfig(load: () => LoadedConfig): Promise<boolean>
+  /** Requests still running, per pipeline: the current config's first, then replaced ones still draining. */
+  readonly inFlight: () => number[]
 }
 
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
@@ -40,29 +46,14 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const metrics = config.metrics.enabled ? new ProxyMetrics() : null
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
-  const chain = await createAuthChain(config.auth, logger, (what, result) => metrics?.reloaded(what, result))
-  const oidc =
-    chain.authenticators.find((authenticator) => authenticator instanceof OidcAuthenticator) ?? null
-  const upstreams = createUpstreams(config, {
-    headerPolicy: (identityHeaders) =>
-      requestHeaderPolicy({
-        identityHeaders,
-        // The session and login cookies are the proxy's: Flink never sees them, the user's other cookies pass.
-        ...(oidc === null ? {} : { filterCookie: withoutProxyCookies }),
-      }),
-    metrics,
-  })
-  const { allowedNetworks } = config.authz
+  const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics))
+  metrics?.observeInFlight(() => pipelines.inFlight.reduce((sum, count) => sum + count, 0))
   const proxy = await buildProxyApp(config, {
-    upstreams,
+    pipelines,
     logger,
     metrics,
-    chain,
-    allowedNetworks: allowedNetworks.length > 0 ? compileNetworks(allowedNetworks) : null,
-    cors: corsPolicy(config.responses.cors),
     tls,
     pins: pinsOf(tlsConfig?.pinnedFingerprints ?? []),
-    login: oidc?.login ?? null,
     ...(metrics === null
       ? {}
       : { onHandshakeError: (reason: string) => metrics.recordHandshakeError(reason) }),
@@ -71,25 +62,35 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     tls === null
       ? null
       : startTlsReload(proxy.server as HttpsServer, tls, () => loadServerTls(tlsConfig!), logger, metrics)
-  // Flink must answer; every key source must be loaded, one behind an identity provider (JWKS URI, OIDC
-  // discovery) only for /readyz/strict, so the operator and client certificates keep working while it is away.
-  const checks: ReadinessChecks = Object.fromEntries(
-    Object.entries(upstreams.readiness).map(([name, run]) => [name, { required: true, run }]),
-  )
-  for (const authenticator of chain.authenticators) {
-    checks[`auth.${authenticator.method}`] = {
-      required: !authenticator.readinessNeedsProvider,
-      run: async () => authenticator.ready(),
+  // Asked on every probe, so a reload's clusters and authenticators are the ones checked. Flink must answer;
+  // every key source must be loaded, one behind an identity provider (JWKS URI, OIDC discovery) only for
+  // /readyz/strict, so the operator and client certificates keep working while it is away.
+  const checks = (): ReadinessChecks => {
+    const { upstreams, chain } = pipelines.current
+    const current: ReadinessChecks = Object.fromEntries(
+      Object.entries(upstreams.readiness).map(([name, run]) => [name, { required: true, run }]),
+    )
+    for (const authenticator of chain.authenticators) {
+      current[`auth.${authenticator.method}`] = {
+        required: !authenticator.readinessNeedsProvider,
+        run: async () => authenticator.ready(),
+      }
     }
+    return current
   }
-  const admin = await buildAdminApp(checks, metrics, logger, upstreams.clusterReadiness)
+  const admin = await buildAdminApp(
+    checks,
+    metrics,
+    logger,
+    () => pipelines.current.upstreams.clusterReadiness,
+  )
 
   try {
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
     await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
-    await Promise.allSettled([proxy.close(), admin.close(), upstreams.close(), chain.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), pipelines.close()])
     const { code, message } = err as { code?: string; message?: string }
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
       message: `cannot listen: ${code ?? ''} ${message ?? ''}`,
@@ -117,10 +118,16 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       admin.server.closeAllConnections()
       await drained
     }
-    await (inTime ? upstreams.close() : upstreams.destroy())
-    await chain.close()
+    await pipelines.close(!inTime)
     reloader?.close()
     return inTime
+  }
+
+  let reloading: Promise<unknown> = Promise.resolve()
+  const reloadConfig = (load: () => LoadedConfig): Promise<boolean> => {
+    const next = reloading.then(() => replaceConfig(pipelines, load, logger, metrics))
+    reloading = next
+    return next
   }
 
   return {
@@ -130,7 +137,55 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     adminUrl: urlOf(admin, 'http'),
     close,
     ...(reloader === null ? {} : { reloadTls: reloader.reload }),
+    reloadConfig,
+    inFlight: () => pipelines.inFlight,
   }
+}
+
+/** One config reload: every refusal is logged with its reason and counted, and changes nothing. */
+async function replaceConfig(
+  pipelines: PipelineSwitch,
+  load: () => LoadedConfig,
+  logger: Logger,
+  metrics: ProxyMetrics | null,
+): Promise<boolean> {
+  const refuse = (reason: string, problems: readonly string[]) => {
+    logger.error({ reason, problems }, 'config reload refused: the running config stays in use')
+    metrics?.reloaded('config', 'failure')
+    return false
+  }
+  let loaded: LoadedConfig
+  try {
+    loaded = load()
+  } catch (err) {
+    if (err instanceof ConfigError) return refuse('the new config is invalid', err.problems)
+    return refuse('the new config cannot be read', [(err as Error).message])
+  }
+  const running = pipelines.current.config
+  const restartOnly = restartOnlyChanges(running, loaded.config)
+  if (restartOnly.length > 0) {
+    return refuse(
+      'the new config changes keys that take a restart',
+      restartOnly.map((key) => `"${key}" changed: restart flink-guard to change it`),
+    )
+  }
+  let next: Awaited<ReturnType<typeof buildPipeline>>
+  try {
+    next = await buildPipeline(loaded.config, logger, metrics)
+  } catch (err) {
+    return refuse('the new config cannot start its authenticators', [(err as Error).message])
+  }
+  pipelines.replace(next)
+  for (const warning of loaded.warnings) logger.warn({ warning }, 'configuration warning')
+  logger.info(
+    {
+      upstream: loaded.config.upstream?.url ?? null,
+      clusters: loaded.config.clusters?.map((cluster) => cluster.name) ?? [],
+    },
+    'config reloaded: new requests use it',
+  )
+  metrics?.reloaded('config', 'success')
+  return true
 }
 
 function urlOf(app: FastifyInstance, scheme: string): string {

@@ -23,6 +23,8 @@ export interface AuthRefusal {
   readonly reason: string
   /** Seconds for `Retry-After` when throttled. */
   readonly retryAfterSec?: number
+  /** The user name a Basic credential claimed, for the log line of the refusal (never the password). */
+  readonly user?: string
   /** `Set-Cookie` lines the response must carry (an OIDC session that ended is deleted). */
   readonly setCookies?: readonly string[]
 }

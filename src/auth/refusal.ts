@@ -7,10 +7,16 @@ export function refusal(
   code: ErrorCode,
   reason: string,
   retryAfterSec?: number,
+  user?: string,
 ): AuthRefusal {
-  return retryAfterSec === undefined
-    ? { kind: 'refused', method, code, reason }
-    : { kind: 'refused', method, code, reason, retryAfterSec }
+  return {
+    kind: 'refused',
+    method,
+    code,
+    reason,
+    ...(retryAfterSec === undefined ? {} : { retryAfterSec }),
+    ...(user === undefined ? {} : { user }),
+  }
 }
 
 /** Identities are shared by every request a cache hit serves, so nothing may change one after the fact. */

@@ -8,13 +8,16 @@ export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file
 Validates a config file as serve does, opens every file it names (keystores and truststores with their
 passwords, the htpasswd file, JWT key files, CA files), and prints the effective config (defaults
 applied, secrets masked). Exits 0 when valid, 2 with every problem listed when not. Nothing is fetched
-from the network: JWKS and OIDC discovery are checked by /readyz/strict at run time. Warnings (such as Flink's
-REST endpoint not bound to loopback, read through flinkConf) go to stderr.
+from the network: JWKS and OIDC discovery are checked by /readyz/strict at run time. Warnings go to stderr:
+credentials over plain HTTP beyond loopback, plain http: to a remote Flink, the admin port beyond
+loopback, and Flink's REST endpoint not bound to loopback (read through flinkConf).
 
 Options:
   --config <file>   the config file (default: $FLINK_GUARD_CONFIG)
   --strict          exit 2 on warnings too
-  --no-files        check the config alone, on a machine without the files it names
+  --no-files        check the config alone, on a machine without the files it names: keystores,
+                    htpasswd and key files are not opened, \${file:} and unset \${env:} references
+                    are taken as placeholders (flinkConf is still read)
   -h, --help        show this help`
 
 export async function checkConfig(argv: string[]): Promise<number> {
@@ -28,8 +31,10 @@ export async function checkConfig(argv: string[]): Promise<number> {
     return 0
   }
   const file = configPath(options.config)
-  const loaded = loadConfigFile(file)
-  const problems = options['no-files'] ? [] : await fileProblems(loaded.config)
+  const noFiles = options['no-files'] === true
+  // --no-files: no ${file:} is read and no ${env:} must be set (a ConfigMap linted in CI).
+  const loaded = loadConfigFile(file, process.env, { placeholders: noFiles })
+  const problems = noFiles ? [] : await fileProblems(loaded.config)
   // The same shape as an invalid config: every problem, one line each, exit 2.
   if (problems.length > 0) throw new ConfigError(file, problems)
   for (const warning of loaded.warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)

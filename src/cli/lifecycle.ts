@@ -18,3 +18,8 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<numbe
   process.on('SIGTERM', handle)
   process.on('SIGINT', handle)
 }
+
+/** Runs `reload` on every SIGHUP (systemd's ExecReload, `kill -HUP`, a config-watcher sidecar). */
+export function onReloadSignal(reload: () => void): void {
+  process.on('SIGHUP', reload)
+}

@@ -1,8 +1,9 @@
 import { loadConfigFile } from '../config/load.js'
 import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
+import { VERSION } from '../version.js'
 import { configPath, parseOptions } from './args.js'
-import { onShutdownSignal } from './lifecycle.js'
+import { onReloadSignal, onShutdownSignal } from './lifecycle.js'
 
 export const SERVE_HELP = `Usage: flink-guard serve --config <file> [--log-level <level>]
 
@@ -13,6 +14,12 @@ Options:
   --log-level <level>   trace, debug, info, warn, error (default: info)
   -h, --help            show this help
 
+On SIGHUP it re-reads the config file (and the TLS files): a valid config applies to every request that
+starts after it, requests already running finish on the old one; an invalid one is refused with its
+problems logged, and the running config stays. Changing listen, admin, tls, metrics,
+authz.trustedProxies, limits.maxConnections, limits.maxConnectionsPerAddress, limits.handshakeTimeoutMs,
+auth.oidc or shutdown takes a restart (such a reload is refused).
+
 On SIGTERM or SIGINT it stops accepting connections, lets in-flight requests finish for up to
 shutdown.graceMs, then exits 0.`
 
@@ -22,11 +29,13 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(`${SERVE_HELP}\n`)
     return 0
   }
-  const { config, warnings } = loadConfigFile(configPath(options.config))
+  const file = configPath(options.config)
+  const { config, warnings } = loadConfigFile(file)
   const server = await startServer(config, createLogger(options['log-level'] ?? 'info'))
   for (const warning of warnings) server.proxy.log.warn({ warning }, 'configuration warning')
   server.proxy.log.info(
     {
+      version: VERSION,
       proxy: server.proxyUrl,
       admin: server.adminUrl,
       upstream: config.upstream?.url ?? null,
@@ -34,6 +43,10 @@ export async function serve(argv: string[]): Promise<number> {
     },
     'flink-guard started',
   )
+  onReloadSignal(() => {
+    server.proxy.log.info({ file }, 'SIGHUP: reloading the config')
+    void server.reloadConfig(() => loadConfigFile(file))
+  })
   onShutdownSignal(async (signal) => {
     server.proxy.log.info(
       { signal, graceMs: config.shutdown.graceMs },

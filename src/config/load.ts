@@ -10,8 +10,9 @@ import { cidrProblem } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
 import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { routingProblems, upstreamUrlProblems } from '../upstream/config-checks.js'
+import { exposureWarnings } from './exposure.js'
 import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
-import { resolveReferences } from './references.js'
+import { type ReferenceOptions, resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 import { sharedPortProblems } from './shared-port.js'
 
@@ -35,7 +36,11 @@ export interface LoadedConfig {
   readonly warnings: readonly string[]
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  references: ReferenceOptions = {},
+): LoadedConfig {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -46,7 +51,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
       cause: err,
     })
   }
-  return parseConfig(text, file, env)
+  return parseConfig(text, file, env, references)
 }
 
 /** Parses YAML text, then validates it as `validateConfig` does. */
@@ -54,6 +59,7 @@ export function parseConfig(
   text: string,
   source: string,
   env: NodeJS.ProcessEnv = process.env,
+  references: ReferenceOptions = {},
 ): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (document.errors.length > 0) {
@@ -67,7 +73,7 @@ export function parseConfig(
     throw new ConfigError(source, ['the file must be a YAML mapping of keys (listen:, upstream:, …)'])
   }
 
-  return validateConfig(raw, source, env)
+  return validateConfig(raw, source, env, references)
 }
 
 /** Resolves references, applies defaults and validates a config object, reporting every problem at once. */
@@ -75,14 +81,16 @@ export function validateConfig(
   raw: unknown,
   source: string,
   env: NodeJS.ProcessEnv = process.env,
+  references: ReferenceOptions = {},
 ): LoadedConfig {
-  const { value: resolved, problems, secretPaths } = resolveReferences(raw, env)
+  const { value: resolved, problems, secretPaths } = resolveReferences(raw, env, references)
   const { value, warnings } = withFlinkConf(resolved, problems)
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
   problems.push(...schemaProblems(withDefaults))
   problems.push(...semanticProblems(withDefaults as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
 
+  warnings.push(...exposureWarnings(withDefaults as Config))
   return { config: deepFreeze(withDefaults as Config), secretPaths, warnings }
 }
 

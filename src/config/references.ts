@@ -15,9 +15,21 @@ export interface ResolvedReferences {
   secretPaths: Set<string>
 }
 
+/**
+ * What an unresolved reference becomes under `check-config --no-files`, where neither the secrets' files nor
+ * the deployment's environment exist: long enough for every length rule a secret has.
+ */
+export const REFERENCE_PLACEHOLDER = 'placeholder-for-check-config-no-files-0123456789abcdef'
+
+export interface ReferenceOptions {
+  /** Read no file and require no variable: each reference that is not set becomes REFERENCE_PLACEHOLDER. */
+  readonly placeholders?: boolean
+}
+
 export function resolveReferences(
   document: unknown,
   env: NodeJS.ProcessEnv = process.env,
+  options: ReferenceOptions = {},
 ): ResolvedReferences {
   const problems: string[] = []
   const secretPaths = new Set<string>()
@@ -25,6 +37,7 @@ export function resolveReferences(
   const resolveString = (text: string, path: string): string =>
     text.replace(REFERENCE, (_match, kind: string, name: string) => {
       secretPaths.add(path)
+      if (options.placeholders === true) return env[name] ?? REFERENCE_PLACEHOLDER
       if (kind === 'env') {
         const value = env[name]
         if (value === undefined)

@@ -25,6 +25,7 @@ export function logAccess(request: FastifyRequest, reply: FastifyReply): void {
       bytesIn: declaredIn === undefined ? (request.bodyMeter?.bytes ?? 0) : Number(declaredIn),
       bytesOut: Math.max(0, (request.raw.socket?.bytesWritten ?? start) - start),
       remoteAddress: request.ip,
+      user: request.identity?.subject ?? null,
     },
     'request completed',
   )

@@ -21,10 +21,12 @@ export type ReadinessChecks = Record<string, ReadinessCheck>
  * replica out of its Service at once; `/readyz/strict` fails on every check.
  */
 export async function buildAdminApp(
-  checks: ReadinessChecks,
+  /** Asked on every /readyz: the checks of the current config (a reload may change the authenticators). */
+  checksNow: () => ReadinessChecks,
   metrics: ProxyMetrics | null,
   logger: Logger,
-  clusterChecks: Readonly<Record<string, () => Promise<CheckResult>>> = {},
+  /** Asked on every /readyz/clusters/<name>: the clusters of the current config. */
+  clusterChecksNow: () => Readonly<Record<string, () => Promise<CheckResult>>> = () => ({}),
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
@@ -44,6 +46,7 @@ export async function buildAdminApp(
   }
 
   const readiness = async (reply: FastifyReply, strict: boolean) => {
+    const checks = checksNow()
     const names = Object.keys(checks)
     const results = await Promise.all(names.map((name) => checks[name]!.run()))
     const report = Object.fromEntries(names.map((name, index) => [name, results[index]!]))
@@ -72,6 +75,7 @@ export async function buildAdminApp(
   // A gateway stays ready while one of its clusters is down (that cluster's routes answer 503 on their own);
   // each cluster has a probe of its own for dashboards and alerts.
   app.get<{ Params: { name: string } }>('/readyz/clusters/:name', async (request, reply) => {
+    const clusterChecks = clusterChecksNow()
     const check = Object.hasOwn(clusterChecks, request.params.name)
       ? clusterChecks[request.params.name]
       : undefined

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { FlinkGuardError } from '../errors.js'
 import type { UpstreamObserver } from '../proxy/forward.js'
+import { VERSION } from '../version.js'
 
 /** 0.5 ms to 30 s: a loopback forward takes well under a millisecond, a savepoint trigger can take seconds. */
 export const DURATION_BUCKETS_SECONDS = [
@@ -88,8 +89,29 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  #inFlight: () => number = () => 0
+  private readonly requestsInFlight: Gauge = new Gauge({
+    name: 'flink_guard_requests_in_flight',
+    help: 'Requests on the proxy listener whose response has not closed yet (uploads and downloads included)',
+    registers: [this.registry],
+    collect: (): void => this.requestsInFlight.set(this.#inFlight()),
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
+    // The info-metric idiom (as Prometheus' own prometheus_build_info): always 1, the facts are the labels,
+    // so a dashboard can join on it and an alert can spot a fleet running mixed versions.
+    new Gauge({
+      name: 'flink_guard_build_info',
+      help: 'The running flink-guard: its version and the Node.js version, always 1',
+      labelNames: ['version', 'node_version'] as const,
+      registers: [this.registry],
+    }).set({ version: VERSION, node_version: process.versions.node }, 1)
+  }
+
+  /** Read at every scrape: the count lives where requests are tracked (the pipeline switch). */
+  observeInFlight(read: () => number): void {
+    this.#inFlight = read
   }
 
   recordRequest(route: string, method: string, status: number, seconds: number): void {

@@ -17,16 +17,17 @@ declare module 'fastify' {
  * runs after authentication, so an anonymous scan never makes the gateway ask a ResourceManager anything,
  * and before authorization, which judges the path as the cluster's Flink sees it (prefix removed) by the
  * cluster's own policy. `request.canonical` and `request.routeLabel` are replaced by the cluster's view.
+ * `upstreamsOf` gives the set of the config the request started on (a reload swaps clusters too).
  */
 export function upstreamStage(
   scope: FastifyInstance,
-  upstreams: UpstreamSet,
+  upstreamsOf: (request: FastifyRequest) => UpstreamSet,
   metrics: ProxyMetrics | null,
 ): void {
   scope.decorateRequest('upstream', null)
   scope.addHook('onRequest', async (request, reply) => {
     const identity = request.identity!
-    const resolution = await upstreams.resolve({
+    const resolution = await upstreamsOf(request).resolve({
       hostname: hostnameOf(request),
       canonical: request.canonical!,
       subject: identity.subject,

@@ -256,6 +256,39 @@ describe('basic credentials', () => {
     expect(standin.record.count).toBe(0)
   })
 
+  it('logs why a login failed (the reason word, the claimed user, never the password), and the access line names the user who got in', async () => {
+    const cases = [
+      { header: basic('olga', 'not-her-password'), method: 'basic', reason: 'bad_password', user: 'olga' },
+      { header: basic('nobody', PASSWORD), method: 'basic', reason: 'unknown_user', user: 'nobody' },
+      {
+        header: `Bearer ${await token({}, { expiresInSec: -600 })}`,
+        method: 'jwt',
+        reason: 'expired',
+      },
+      { header: `Bearer ${await token({ aud: 'another-service' })}`, method: 'jwt', reason: 'bad_audience' },
+    ]
+    for (const { header, method, reason, user } of cases) {
+      const response = await get('/overview', { authorization: header })
+      expect(response.status).toBe(401)
+      const lines = proxy.logs.filter((line) => line.reqId === response.headers['x-request-id'])
+      const refused = lines.find((line) => line.msg === 'authentication refused')
+      expect(refused).toMatchObject({ level: 40, method, reason, remoteAddress: '127.0.0.1' })
+      expect(refused?.user).toBe(user)
+      expect(lines.find((line) => line.msg === 'request completed')).toMatchObject({
+        status: 401,
+        user: null,
+      })
+    }
+    expect(proxy.rawLogs.join('\n')).not.toContain('not-her-password')
+    expect(proxy.rawLogs.join('\n')).not.toContain(PASSWORD)
+
+    const ok = await get('/overview', { authorization: basic('bob', PASSWORD) })
+    const access = proxy.logs.find(
+      (line) => line.reqId === ok.headers['x-request-id'] && line.msg === 'request completed',
+    )
+    expect(access).toMatchObject({ status: 200, user: 'bob' })
+  })
+
   it('throttles a brute-force burst with 429 and Retry-After', async () => {
     const statuses: number[] = []
     let retryAfter: string | string[] | undefined

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { request } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startStandin } from '../../src/standin/server.js'
@@ -5,6 +6,9 @@ import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
 
 beforeAll(assertBuilt)
 
+const { version: PACKAGE_VERSION } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string }
 const STARTED = /"msg":"flink-guard started"/
 /** Lets requests without credentials in as viewers: these tests are about the process, not about auth. */
 const ANONYMOUS_VIEWER = 'auth: { anonymous: { roles: [anyone] } }\nauthz: { roles: { anyone: viewer } }\n'
@@ -24,6 +28,12 @@ describe('flink-guard command line', () => {
       expect(result.stdout).toContain(`Usage: flink-guard ${command}`)
     },
   )
+
+  it.each(['--version', '-v', 'version'])("%s prints the package's version and exits 0", async (flag) => {
+    const result = await runCli([flag])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(`flink-guard ${PACKAGE_VERSION}\n`)
+  })
 
   it('exits 2 for an unknown command or option, naming it', async () => {
     const unknownCommand = await runCli(['serv'])
@@ -59,6 +69,43 @@ describe('flink-guard command line', () => {
     const strict = await runCli(['check-config', '--strict', '--config', file])
     expect(strict.code).toBe(2)
     expect(strict.stderr).toContain('refused by --strict')
+  })
+
+  it('check-config --strict refuses plain HTTP on 0.0.0.0 with Basic auth, naming the key; without --strict it is a warning', async () => {
+    const file = writeConfig(
+      'listen: { host: 0.0.0.0, port: 0 }\nadmin: { port: 0 }\nupstream: { url: "http://127.0.0.1:8081" }\n' +
+        'auth: { basic: { htpasswd: /nonexistent/users.htpasswd } }\n',
+    )
+    const strict = await runCli(['check-config', '--strict', '--no-files', '--config', file])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      'warning: "listen.host" is 0.0.0.0 without "tls": basic credentials cross the network in clear text',
+    )
+    expect(strict.stderr).toContain('1 warning(s), refused by --strict')
+    const lenient = await runCli(['check-config', '--no-files', '--config', file])
+    expect(lenient.code).toBe(0)
+  })
+
+  it('check-config --no-files lints a config whose ${env:} variables are unset and whose ${file:} files are absent; without it both are problems', async () => {
+    const file = writeConfig(
+      'upstream: { url: "http://127.0.0.1:8081" }\n' +
+        'tls: { keystore: /nonexistent/rest.keystore, keystorePassword: "${env:FG_TEST_UNSET_PASSWORD}" }\n' +
+        'auth: { basic: { htpasswd: /nonexistent/users.htpasswd }, jwt: { issuer: https://idp.example.com, audience: "${file:/nonexistent/audience}" } }\n',
+    )
+    const linted = await runCli(['check-config', '--no-files', '--config', file])
+    expect(linted.code).toBe(0)
+    expect(linted.stdout).toContain('valid')
+    expect(linted.stdout).not.toContain('placeholder')
+    const full = await runCli(['check-config', '--config', file])
+    expect(full.code).toBe(2)
+    expect(full.stderr).toContain(
+      '"tls.keystorePassword" refers to environment variable FG_TEST_UNSET_PASSWORD, which is not set',
+    )
+    expect(full.stderr).toContain(
+      '"auth.jwt.audience" refers to file /nonexistent/audience, which cannot be read (ENOENT)',
+    )
+    // serve never takes placeholders.
+    expect((await runCli(['serve', '--config', file])).code).toBe(2)
   })
 
   it('check-config opens the files a config names: a wrong keystore password and a missing htpasswd are problems, --no-files skips them', async () => {
@@ -111,6 +158,7 @@ describe('flink-guard command line', () => {
     try {
       await proxy.waitFor(STARTED)
       const urls = startedUrls(proxy.stdout())
+      expect(proxy.stdout()).toContain(`"version":"${PACKAGE_VERSION}"`)
 
       const direct = await request(`${standinUrl}/overview`)
       const viaProxy = await request(`${urls.proxy}/overview`)

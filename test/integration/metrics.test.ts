@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Client, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FLINK_ROUTES } from '../../src/authz/routes.js'
@@ -48,6 +49,14 @@ describe('Prometheus metrics on the admin listener', () => {
     expect(text).toMatch(/flink_guard_upstream_duration_seconds_count\{route="\/overview"\} 1/)
     expect(text).toContain('flink_guard_upstream_up 1')
     expect(text).toContain('process_cpu_seconds_total')
+  })
+
+  it("carries the package's version and the Node.js version in flink_guard_build_info", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+    expect(version).toMatch(/^\d+\.\d+\.\d+/)
+    expect(seriesOf(await scrape(proxy), 'flink_guard_build_info')).toEqual([
+      `flink_guard_build_info{version="${version}",node_version="${process.versions.node}"} 1`,
+    ])
   })
 
   it('keeps the series count bounded while 10,000 random paths are scanned', async () => {

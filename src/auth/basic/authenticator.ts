@@ -109,7 +109,7 @@ export class BasicAuthenticator implements Authenticator {
     // Before the cache: during a lockout even the right password is refused, or guessing would go on.
     const known = content.users.has(user)
     const lockedFor = this.#throttle.lockedFor(user, known, remoteAddress)
-    if (lockedFor !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', lockedFor)
+    if (lockedFor !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', lockedFor, user)
 
     const cacheKey = createHmac('sha256', this.#cacheKey).update(`${user}:${password}`).digest('base64url')
     const cached = this.#cache.get(cacheKey)
@@ -124,9 +124,11 @@ export class BasicAuthenticator implements Authenticator {
       this.#verifying.set(cacheKey, verification)
     }
     const verified = await verification
-    if (typeof verified === 'number') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', verified)
-    if (verified === 'overloaded') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'overloaded', 1)
-    if (typeof verified === 'string') return this.#refuse(verified)
+    if (typeof verified === 'number') {
+      return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', verified, user)
+    }
+    if (verified === 'overloaded') return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'overloaded', 1, user)
+    if (typeof verified === 'string') return this.#refuse(verified, user)
     return { kind: 'accepted', identity: verified }
   }
 
@@ -166,7 +168,7 @@ export class BasicAuthenticator implements Authenticator {
     return identity
   }
 
-  #refuse(reason: Exclude<BasicRefusalReason, 'throttled'>): AuthRefusal {
-    return refusal('basic', 'FG_ERR_AUTH_BAD_CREDENTIALS', reason)
+  #refuse(reason: Exclude<BasicRefusalReason, 'throttled'>, user?: string): AuthRefusal {
+    return refusal('basic', 'FG_ERR_AUTH_BAD_CREDENTIALS', reason, undefined, user)
   }
 }
