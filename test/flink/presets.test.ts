@@ -12,6 +12,7 @@ import {
   KEYSTORE_PASSWORD,
   TRUSTSTORE_PASSWORD,
 } from '../integration/support/tls-client.js'
+import { jobState as stateInFlink, waitForJobState } from './support/endless-job.js'
 import { type FlinkCli, type FlinkCliResult, flinkCli } from './support/flink-cli.js'
 import { type GuardedFlink, startGuardedFlink } from './support/guarded-flink.js'
 
@@ -61,15 +62,10 @@ const headersEnv = (authorization: string) => ({
 })
 const output = (result: FlinkCliResult) => `${result.stdout}\n${result.stderr}`
 
-async function jobState(jobId: string): Promise<string> {
-  return (await guarded.flinkJson<{ state: string }>(`/jobs/${jobId}`)).state
-}
-
-async function untilState(jobId: string, state: string): Promise<void> {
-  await eventually(async () => (await jobState(jobId)) === state, 60_000).catch(async (err) => {
-    throw new Error(`job ${jobId} is ${await jobState(jobId)}, not ${state}: ${err}`)
-  })
-}
+/** What Flink itself says of a job, over the pinned client certificate. */
+const jobState = (jobId: string) => stateInFlink(guarded.flink, jobId, guarded.direct)
+const untilState = (jobId: string, state: string) =>
+  waitForJobState(guarded.flink, jobId, state, { dispatcher: guarded.direct })
 
 /** A request to flink-guard with a credential; the JSON body, status and error-code header. */
 async function viaProxy(

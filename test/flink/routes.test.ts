@@ -7,6 +7,7 @@ import { Client, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FLINK_LINES, FLINK_ROUTES, type FlinkLine, STATIC_UI_ROUTE } from '../../src/authz/routes.js'
 import { startProxy, type TestProxy } from '../integration/support/proxy.js'
+import { jobState as stateInFlink, waitForJobState } from './support/endless-job.js'
 import { FLINK_VERSION, type FlinkCluster, startFlinkCluster } from './support/flink.js'
 import { registeredRoutes, routeLoggingFiles } from './support/flink-routes.js'
 
@@ -19,8 +20,6 @@ import { registeredRoutes, routeLoggingFiles } from './support/flink-routes.js'
 
 const LINE = /^\d+\.\d+/.exec(FLINK_VERSION)?.[0] ?? FLINK_VERSION
 const PASSWORD = 'correct horse battery staple'
-const POLL_MS = 250
-const JOB_TIMEOUT_MS = 60_000
 const UUID_PREFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_/
 
 let flink: FlinkCluster
@@ -94,19 +93,7 @@ async function flinkJson(path: string): Promise<Record<string, unknown>> {
   return (await response.body.json()) as Record<string, unknown>
 }
 
-async function jobState(jobId: string): Promise<string> {
-  return (await flinkJson(`/jobs/${jobId}/status`)).status as string
-}
-
-async function waitForState(jobId: string, states: readonly string[]): Promise<string> {
-  const deadline = Date.now() + JOB_TIMEOUT_MS
-  let state = await jobState(jobId)
-  while (!states.includes(state) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS))
-    state = await jobState(jobId)
-  }
-  return state
-}
+const jobState = (jobId: string) => stateInFlink(flink, jobId)
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fg-flink-routes-'))
@@ -186,7 +173,8 @@ describe(`a running job on real Flink ${FLINK_VERSION}`, () => {
     })
     expect(run.status).toBe(200)
     jobId = (run.body as { jobid: string }).jobid
-    expect(await waitForState(jobId, ['RUNNING'])).toBe('RUNNING')
+    await waitForJobState(flink, jobId, 'RUNNING')
+    expect(await jobState(jobId)).toBe('RUNNING')
     vertexId = ((await flinkJson(`/jobs/${jobId}`)).vertices as { id: string }[])[0]!.id
   })
 
@@ -245,7 +233,8 @@ describe(`a running job on real Flink ${FLINK_VERSION}`, () => {
     expect(await jobState(jobId)).toBe('RUNNING')
     const cancel = await call('GET', `/jobs/${jobId}/yarn-cancel`, 'olga')
     expect(cancel.status).toBe(202)
-    expect(await waitForState(jobId, ['CANCELED'])).toBe('CANCELED')
+    await waitForJobState(flink, jobId, 'CANCELED')
+    expect(await jobState(jobId)).toBe('CANCELED')
   })
 })
 

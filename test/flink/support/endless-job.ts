@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { FormData, request } from 'undici'
+import { type Dispatcher, FormData, request } from 'undici'
 import type { FlinkCluster } from './flink.js'
 
 /**
@@ -34,31 +34,45 @@ export async function runEndlessJob(
   return { jobId: run.jobid, jarId }
 }
 
-/** The job's state as Flink itself reports it (GET /jobs/:jobid on the JobManager, not through a proxy). */
-export async function jobState(cluster: FlinkCluster, jobId: string): Promise<string> {
-  return (await jsonOf<{ state: string }>(`${cluster.restUrl}/jobs/${jobId}`, 'GET')).state
+/**
+ * The job's state as Flink itself reports it (GET /jobs/:jobid on the JobManager, not through a proxy);
+ * `dispatcher` carries the client certificate a TLS cluster demands.
+ */
+export async function jobState(
+  cluster: FlinkCluster,
+  jobId: string,
+  dispatcher?: Dispatcher,
+): Promise<string> {
+  return (await jsonOf<{ state: string }>(`${cluster.restUrl}/jobs/${jobId}`, 'GET', undefined, dispatcher))
+    .state
 }
 
 export async function waitForJobState(
   cluster: FlinkCluster,
   jobId: string,
   state: string,
-  timeoutMs = RUNNING_TIMEOUT_MS,
+  { timeoutMs = RUNNING_TIMEOUT_MS, dispatcher }: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = ''
   while (Date.now() < deadline) {
-    last = await jobState(cluster, jobId)
+    last = await jobState(cluster, jobId, dispatcher)
     if (last === state) return
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   throw new Error(`job ${jobId} did not reach ${state} within ${timeoutMs} ms (last state: ${last})`)
 }
 
-async function jsonOf<T>(url: string, method: 'GET' | 'POST', body?: FormData | string): Promise<T> {
+async function jsonOf<T>(
+  url: string,
+  method: 'GET' | 'POST',
+  body?: FormData | string,
+  dispatcher?: Dispatcher,
+): Promise<T> {
   const response = await request(url, {
     method,
     body,
+    dispatcher,
     headers: typeof body === 'string' ? { 'content-type': 'application/json' } : {},
   })
   const text = await response.body.text()
