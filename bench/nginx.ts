@@ -27,3 +27,42 @@ ${http}
   )
   return ['-c', join(dir, 'nginx.conf'), '-p', dir]
 }
+
+/**
+ * NGINX's side of forward-auth mode (docs/forward-auth.md shows this text): every request is first asked of
+ * flink-guard (the NGINX upstream `guard`) by an auth_request subrequest that carries the client's headers and
+ * names the request in X-Original-Method and X-Original-URI; an allowed request goes to the upstream `flink` as
+ * the client sent it (proxy_pass without a URI part forwards the raw target flink-guard judged), with
+ * flink-guard's identity headers and without the client's credentials. NGINX passes a 401's WWW-Authenticate on
+ * by itself; X-Flink-Guard-Error says why a check refused.
+ */
+export function forwardAuthLocations(flink: string, guard: string): string {
+  return `location / {
+  auth_request /_flink_guard_check;
+  auth_request_set $fg_user $upstream_http_x_forwarded_user;
+  auth_request_set $fg_groups $upstream_http_x_forwarded_groups;
+  auth_request_set $fg_error $upstream_http_x_flink_guard_error;
+  add_header X-Flink-Guard-Error $fg_error always;
+  proxy_set_header X-Forwarded-User $fg_user;
+  proxy_set_header X-Forwarded-Groups $fg_groups;
+  proxy_set_header Authorization "";
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_request_buffering off;
+  client_max_body_size 0;
+  proxy_pass http://${flink};
+}
+location = /_flink_guard_check {
+  internal;
+  proxy_pass http://${guard}/_flink-guard/auth;
+  proxy_pass_request_body off;
+  proxy_set_header Content-Length "";
+  proxy_set_header X-Original-Method $request_method;
+  proxy_set_header X-Original-URI $request_uri;
+  proxy_set_header Host $host;
+  proxy_set_header X-Forwarded-For $remote_addr;
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+}
+`
+}

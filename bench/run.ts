@@ -19,7 +19,7 @@ import ts from 'typescript'
 import { Agent, fetch, type RequestInit } from 'undici'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { renderChart } from './chart.js'
-import { nginxArgs } from './nginx.js'
+import { forwardAuthLocations, nginxArgs } from './nginx.js'
 import { type CaseResult, median, runWrk, type WrkRun } from './wrk.js'
 
 const { values: args } = parseArgs({
@@ -254,12 +254,23 @@ if (nginx) {
   const nginxFullHandshakePort = port()
   const authPort = port()
   const authNginxPort = port()
+  // flink-guard as NGINX's authorization service (forward-auth mode), on the load core like the JWT service.
+  const forwardAuthPort = port()
+  const forwardAuthAdminPort = port()
+  const forwardAuthNginxPort = port()
+  const forwardAuthFile = join(work, 'forward-auth.yaml')
+  writeFileSync(
+    forwardAuthFile,
+    `listen: { port: ${forwardAuthPort} }\nadmin: { port: ${forwardAuthAdminPort} }\nupstream: { url: "${upstream}" }\nforwardAuth: { enabled: true }\n${JWT_AUTHZ}`,
+  )
+  start('node', ['dist/main.js', 'serve', '--config', forwardAuthFile, '--log-level', 'warn'], LOAD_CORE)
   // A small JWT-checking service for auth_request, as people glue it today (jose, verify per request).
   start('npx', ['tsx', 'bench/jwt-auth-service.ts', String(authPort), jwksFile], LOAD_CORE)
   const conf = nginxArgs(
     join(work, 'nginx'),
     `  upstream flink { server 127.0.0.1:${standinPort}; keepalive 64; }
   upstream auth { server 127.0.0.1:${authPort}; keepalive 64; }
+  upstream guard { server 127.0.0.1:${forwardAuthPort}; keepalive 64; }
   ssl_certificate ${certs}/server.pem; ssl_certificate_key ${certs}/server-key.pem;
   server {
     listen 127.0.0.1:${nginxPort} ssl;
@@ -275,10 +286,15 @@ if (nginx) {
     location / { auth_request /_auth; proxy_pass http://flink; proxy_http_version 1.1; proxy_set_header Connection ""; }
     location = /_auth { internal; proxy_pass http://auth; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+  }
+  server {
+    listen 127.0.0.1:${forwardAuthNginxPort} ssl;
+${forwardAuthLocations('flink', 'guard')}
   }`,
   )
   const server = start('nginx', conf, PROXY_CORE)
   await waitFor(`http://127.0.0.1:${authPort}/`, { headers: { authorization: `Bearer ${token}` } })
+  await waitFor(`http://127.0.0.1:${forwardAuthAdminPort}/readyz`)
   await new Promise((resolve) => setTimeout(resolve, 500))
   cases.push({
     name: 'NGINX TLS plain forward',
@@ -291,6 +307,13 @@ if (nginx) {
     url: `https://127.0.0.1:${authNginxPort}${PATH}`,
     headers: { Authorization: `Bearer ${token}` },
     // NGINX only: the JWT service's CPU is not counted in this row's CPU figure.
+    server: server.pid!,
+  })
+  cases.push({
+    name: 'NGINX TLS + auth_request (flink-guard forward-auth: JWT + authz)',
+    url: `https://127.0.0.1:${forwardAuthNginxPort}${PATH}`,
+    headers: { Authorization: `Bearer ${token}` },
+    // NGINX only, as the row above: flink-guard's CPU for the check is on the load core.
     server: server.pid!,
   })
   cases.push({

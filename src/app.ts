@@ -8,6 +8,7 @@ import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
 import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
 import { FlinkGuardError } from './errors.js'
+import { answerCheck } from './forward-auth/answer.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
 import { type FlinkOutcome, logAudit } from './observability/audit.js'
 import type { Logger } from './observability/logger.js'
@@ -42,6 +43,8 @@ declare module 'fastify' {
     authz: AuthzRecord | null
     /** What Flink's answer said about a control, submit or cluster action (audit). */
     flinkOutcome: FlinkOutcome | null
+    /** A front proxy's authorization check (forward-auth): judged as the request it describes, never forwarded. */
+    forwardAuthCheck: boolean
   }
 }
 
@@ -148,6 +151,7 @@ export async function buildProxyApp(
   app.decorateRequest('identity', null)
   app.decorateRequest('authz', null)
   app.decorateRequest('flinkOutcome', null)
+  app.decorateRequest('forwardAuthCheck', false)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   app.setNotFoundHandler((request, reply) =>
     replyWithError(
@@ -162,7 +166,7 @@ export async function buildProxyApp(
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
-  // 1. Screen: pipeline, request id, security headers, network allowlist, header count and Host, size, CORS
+  // 1. Screen: pipeline, request id, security headers, forward-auth check, network allowlist, header count and Host, size, CORS
   // preflight, canonical path.
   app.addHook('onRequest', async (request, reply) => {
     markAccessStart(request)
@@ -174,6 +178,14 @@ export async function buildProxyApp(
     const { maxBodyBytes, maxHeaderCount } = pipeline.config.limits
     reply.header('x-request-id', request.id)
     reply.headers(securityHeadersOf(request, pipeline))
+    // A front proxy's check (src/forward-auth/) goes through every stage as the request it describes, then is
+    // answered instead of forwarded.
+    const described = pipeline.forwardAuth?.describe(request.raw) ?? null
+    if (described !== null) {
+      request.raw.method = described.method
+      request.raw.url = described.url
+      request.forwardAuthCheck = true
+    }
     if (allowedNetworks !== null && !allowedNetworks.contains(request.ip)) {
       throw new FlinkGuardError('FG_ERR_AUTHZ_NETWORK_DENIED')
     }
@@ -252,8 +264,15 @@ export async function buildProxyApp(
         throw error
       }
     })
-    // 5. Forward
-    proxy.route({ method: [...ALL_METHODS], url: '/*', handler: forwardToUpstream })
+    // 5. Forward (a forward-auth check: answer the decision; the front proxy forwards)
+    proxy.route({
+      method: [...ALL_METHODS],
+      url: '/*',
+      handler: (request, reply) =>
+        request.forwardAuthCheck
+          ? answerCheck(request, reply, request.pipeline.forwardAuth!)
+          : forwardToUpstream(request, reply),
+    })
   })
 
   async function authenticate(

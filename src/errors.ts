@@ -169,6 +169,17 @@ export const ERRORS = {
     message: 'This Flink action is not one of the calls your client profile allows',
   },
 
+  // Forward-auth checks of a front proxy (src/forward-auth/)
+  FG_ERR_FORWARD_AUTH_PEER_DENIED: {
+    status: 403,
+    message: 'This peer is not in forwardAuth.allowFrom: it may not ask for authorization checks',
+  },
+  FG_ERR_FORWARD_AUTH_MALFORMED: {
+    status: 400,
+    message:
+      'A forward-auth check must describe one request: X-Original-Method with X-Original-URI or X-Original-URL',
+  },
+
   // Anything unforeseen: the details go to the log, never to the client.
   FG_ERR_PROXY_INTERNAL: { status: 500, message: 'Internal proxy error' },
 } as const satisfies Record<string, ErrorDefinition>

@@ -17,6 +17,14 @@ export function cidrProblem(entry: string): string | null {
   return null
 }
 
+/** One problem for each entry of the list at config key `key` that is not an address or CIDR. */
+export function cidrListProblems(entries: readonly unknown[], key: string): string[] {
+  return entries.flatMap((entry, index) => {
+    const problem = typeof entry === 'string' ? cidrProblem(entry) : null
+    return problem === null ? [] : [`"${key}[${index}]" ${problem}, got "${String(entry)}"`]
+  })
+}
+
 /** Compiles validated entries (see cidrProblem) into one list checked per request. */
 export function compileNetworks(entries: readonly string[]): NetworkList {
   const list = new BlockList()

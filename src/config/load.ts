@@ -6,8 +6,9 @@ import { AUTH_METHODS } from '../auth/config.js'
 import { jwtConfigProblems } from '../auth/jwt/config.js'
 import { oidcConfigProblems } from '../auth/oidc/config.js'
 import { compilePolicy } from '../authz/decide.js'
-import { cidrProblem } from '../authz/networks.js'
+import { cidrListProblems } from '../authz/networks.js'
 import { FlinkGuardError } from '../errors.js'
+import { forwardAuthProblems } from '../forward-auth/config.js'
 import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { routingProblems, upstreamUrlProblems } from '../upstream/config-checks.js'
 import { exposureWarnings } from './exposure.js'
@@ -180,6 +181,7 @@ function semanticProblems(config: Config): string[] {
     ...authProblems(config),
     ...authzProblems(config),
     ...corsProblems(config),
+    ...forwardAuthProblems(config),
   )
   return problems
 }
@@ -212,11 +214,7 @@ function authzProblems(config: Config): string[] {
   const problems: string[] = []
   for (const key of ['allowedNetworks', 'trustedProxies'] as const) {
     const entries = authz[key]
-    if (!Array.isArray(entries)) continue
-    entries.forEach((entry, index) => {
-      const problem = typeof entry === 'string' ? cidrProblem(entry) : null
-      if (problem !== null) problems.push(`"authz.${key}[${index}]" ${problem}, got "${entry}"`)
-    })
+    if (Array.isArray(entries)) problems.push(...cidrListProblems(entries, `authz.${key}`))
   }
   if (problems.length === 0 && Array.isArray(authz.rules)) {
     try {

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { AuthConfigSchema } from '../auth/config.js'
 import { AuthzConfigSchema } from '../authz/config.js'
+import { ForwardAuthConfigSchema } from '../forward-auth/config.js'
 import { ResponsesConfigSchema } from '../proxy/response-policy.js'
 import { TlsConfigSchema } from '../tls/config.js'
 import { ClustersConfigSchema, UpstreamConfigSchema, YarnConfigSchema } from '../upstream/config.js'
@@ -93,6 +94,7 @@ export const ConfigSchema = Type.Object(
     ),
     auth: AuthConfigSchema,
     authz: AuthzConfigSchema,
+    forwardAuth: Type.Optional(ForwardAuthConfigSchema),
     responses: ResponsesConfigSchema,
     admin: strictObject(
       {

@@ -26,6 +26,8 @@ export function logAccess(request: FastifyRequest, reply: FastifyReply): void {
       bytesOut: Math.max(0, (request.raw.socket?.bytesWritten ?? start) - start),
       remoteAddress: request.ip,
       user: request.identity?.subject ?? null,
+      // A front proxy's check (forward-auth): the line is for the request it described, which Flink got from it.
+      ...(request.forwardAuthCheck ? { forwardAuthCheck: true } : {}),
     },
     'request completed',
   )

@@ -5,6 +5,7 @@ import type { OidcLogin } from '../auth/oidc/login-flow.js'
 import { withoutProxyCookies } from '../auth/oidc/proxy-cookies.js'
 import { compileNetworks, type NetworkList } from '../authz/networks.js'
 import type { Config } from '../config/schema.js'
+import { compileForwardAuth, type ForwardAuth } from '../forward-auth/forward-auth.js'
 import type { Logger } from '../observability/logger.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
 import { requestHeaderPolicy } from '../proxy/headers.js'
@@ -29,6 +30,8 @@ export interface Pipeline {
   /** The security headers of a response over plain HTTP and over TLS. */
   readonly headersOverHttp: Record<string, string>
   readonly headersOverTls: Record<string, string>
+  /** Forward-auth mode: which requests are a front proxy's checks, and how they are answered; null when off. */
+  readonly forwardAuth: ForwardAuth | null
   /** Origins allowed credentialed CORS calls: they pass the cross-site rule for Basic, mTLS and anonymous. */
   readonly credentialedOrigins: ReadonlySet<string>
   /**
@@ -63,6 +66,7 @@ export async function buildPipeline(
   }
   const { allowedNetworks } = config.authz
   const { cors } = config.responses
+  const { forwardAuth } = config
   return {
     config,
     chain,
@@ -72,6 +76,7 @@ export async function buildPipeline(
     login: oidc?.login ?? null,
     headersOverHttp: securityHeaders(config.responses, false),
     headersOverTls: securityHeaders(config.responses, true),
+    forwardAuth: forwardAuth?.enabled === true ? compileForwardAuth(forwardAuth) : null,
     credentialedOrigins: new Set(cors.allowCredentials ? cors.allowedOrigins : []),
     async close(force = false) {
       await Promise.all([force ? upstreams.destroy() : upstreams.close(), chain.close()])

@@ -26,7 +26,7 @@ const TimeoutsSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Upstream timeouts.' },
 )
 
-const IdentityHeadersSchema = Type.Object(
+export const IdentityHeadersSchema = Type.Object(
   {
     user: Type.String({ minLength: 1, default: 'X-Forwarded-User' }),
     groups: Type.String({ minLength: 1, default: 'X-Forwarded-Groups' }),
