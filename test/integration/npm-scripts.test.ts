@@ -1,25 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { assertBuilt, writeConfig } from './support/cli.js'
 import { eventually } from './support/eventually.js'
-import { freePort } from './support/free-port.js'
+import { freePort, listening } from './support/free-port.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
 
 /**
  * `npm run <script>` as a user runs it. `--ignore-scripts` skips only the pre-script (`prestart` builds;

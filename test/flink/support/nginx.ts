@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { nginxArgs } from '../../../bench/nginx.js'
 import { eventually } from '../../integration/support/eventually.js'
-import { freePort } from '../../integration/support/free-port.js'
+import { freePort, listening } from '../../integration/support/free-port.js'
 
 export interface RunningNginx {
   /** http://127.0.0.1:<port> of the one server block. */
@@ -30,7 +29,7 @@ export async function startNginx(locations: string, http = ''): Promise<RunningN
     await eventually(async () => {
       if (child.exitCode !== null)
         throw new Error(`NGINX exited: ${readFileSync(join(dir, 'error.log'), 'utf8')}`)
-      return accepts(port)
+      return listening(port)
     }, 10_000)
   } catch (err) {
     child.kill('SIGKILL')
@@ -44,15 +43,4 @@ export async function startNginx(locations: string, http = ''): Promise<RunningN
       child.kill('SIGKILL')
     },
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
