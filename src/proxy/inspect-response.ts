@@ -2,12 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
+import { addressFieldOf, publicUrlOf, rebaseAddress } from './flink-addresses.js'
 import { redactFlinkBody } from './redact.js'
 
 /**
  * A few of Flink's answers are read before they go back: error bodies and upload answers for non-admins
- * (redaction) and the answers to control, submit and cluster actions (the audit line wants Flink's trigger
- * id). They are small JSON documents; anything else streams untouched.
+ * (redaction), the answers to control, submit and cluster actions (the audit line wants Flink's trigger
+ * id), and the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's). They
+ * are small JSON documents; anything else streams untouched.
  */
 
 /** Flink's JSON answers are a few KiB; past this, the body streams on unread (and unredacted: logged). */
@@ -18,6 +20,8 @@ const UPLOAD_TEMPLATE = '/jars/upload'
 export interface Inspection {
   readonly redact: boolean
   readonly audit: boolean
+  /** The field carrying Flink's address and the gateway's URL to put there; null when none. */
+  readonly rebase: { readonly field: string; readonly publicUrl: string } | null
 }
 
 export function inspectionOf(
@@ -35,7 +39,15 @@ export function inspectionOf(
     redactForNonAdmins &&
     authz?.preset !== 'admin' &&
     (status >= 400 || authz?.route?.template === UPLOAD_TEMPLATE)
-  return audit || redact ? { redact, audit } : null
+  const rebase = status === 200 ? rebaseOf(request) : null
+  return audit || redact || rebase !== null ? { redact, audit, rebase } : null
+}
+
+function rebaseOf(request: FastifyRequest): Inspection['rebase'] {
+  const field = addressFieldOf(request.authz?.route?.template)
+  const base = request.publicBase
+  if (field === null || base === null) return null
+  return { field, publicUrl: publicUrlOf(request.protocol, request.host, base) }
 }
 
 export async function inspectResponse(
@@ -68,9 +80,12 @@ export async function inspectResponse(
   }
   if (inspection.audit) request.flinkOutcome = flinkOutcomeOf(parsed)
   const redacted = inspection.redact ? redactFlinkBody(parsed) : null
-  if (redacted === null) return text
+  const { rebase } = inspection
+  const rebased = rebase === null ? null : rebaseAddress(redacted ?? parsed, rebase.field, rebase.publicUrl)
+  const changed = rebased ?? redacted
+  if (changed === null) return text
   reply.removeHeader('content-length')
-  return JSON.stringify(redacted)
+  return JSON.stringify(changed)
 }
 
 async function* resumed(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {

@@ -157,6 +157,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     ['POST', '/jobs/:jobid/savepoints', trigger],
     ['POST', '/jobs/:jobid/stop', trigger],
     ['GET', '/taskmanagers', () => json(200, payloads.taskManagers())],
+    // GeneratedLogUrlHandler: Flink's REST base URL plus a dashboard route, for any job id (not parsed).
+    ['GET', '/jobs/:jobid/jobmanager/log-url', () => json(200, { url: `${address}/#/job-manager/logs` })],
+    [
+      'GET',
+      '/jobs/:jobid/taskmanagers/:taskmanagerid/log-url',
+      ({ params }) => json(200, { url: `${address}/#/task-manager/${params.taskmanagerid}/logs` }),
+    ],
     ['GET', '/jars', () => json(200, payloads.jarList(state, address))],
     ['POST', '/jars/upload', ({ request }) => uploadJar(request)],
     [

@@ -4,8 +4,11 @@ import type { Config } from '../config/schema.js'
 import { pinProblems } from '../tls/config.js'
 import { normalHost } from './upstreams.js'
 
-/** An upstream URL is an origin: Flink serves from /, and credentials in it would end up in logs. */
-export function upstreamUrlProblems(url: unknown, key: string): string[] {
+/**
+ * An upstream URL is an origin: Flink serves from /, and credentials in it would end up in logs. With
+ * `path`, a path is allowed (a page under a prefix), still no query or fragment.
+ */
+export function upstreamUrlProblems(url: unknown, key: string, allow = { path: false }): string[] {
   if (typeof url !== 'string') return []
   let parsed: URL
   try {
@@ -20,7 +23,12 @@ export function upstreamUrlProblems(url: unknown, key: string): string[] {
   if (parsed.username !== '' || parsed.password !== '') {
     problems.push(`"${key}" must not carry credentials, got "${parsed.origin}" with a user name`)
   }
-  if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
+  if (allow.path && (parsed.search !== '' || parsed.hash !== '')) {
+    problems.push(`"${key}" must be a URL without a query or fragment, got "${url}"`)
+  } else if (
+    !allow.path &&
+    ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '')
+  ) {
     problems.push(`"${key}" must be an origin without a path or query (Flink serves from /), got "${url}"`)
   }
   return problems
@@ -88,6 +96,8 @@ function yarnProblems(yarn: Config['yarn']): string[] {
       problems.push(...upstreamUrlProblems(url, `yarn.resourceManagers[${index}]`))
     })
   }
+  // A page the browser is sent to, under a path of its own if need be; the job's route is appended.
+  problems.push(...upstreamUrlProblems(yarn.historyServerUrl, 'yarn.historyServerUrl', { path: true }))
   if (Array.isArray(yarn.allowedPorts)) {
     yarn.allowedPorts.forEach((range, index) => {
       if (typeof range !== 'string') return

@@ -157,6 +157,13 @@ export const YarnConfigSchema = Type.Object(
           'Serve application_<ts>_<n> on the host application-<ts>-<n><hostSuffix>, e.g. ".yarn.flink.example.com": one origin per application.',
       }),
     ),
+    historyServerUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "Flink's HistoryServer (historyserver.web.address/port), e.g. https://flink-history.example.com: a browser's page load of a finished application is redirected there (303) to the job's page when the path names a job (/jobs/<jobid>), else to its list of completed jobs. API clients keep the 404 in Flink's error shape, which names it. Absent: the 404 for everyone.",
+      }),
+    ),
     upstream: YarnUpstreamSchema,
     authz: Type.Object(
       {

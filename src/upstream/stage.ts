@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isBrowserNavigation } from '../auth/oidc/browser-request.js'
 import { FlinkGuardError } from '../errors.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
 import { routeLabelOf } from '../observability/route-label.js'
-import type { Upstream } from './upstream.js'
+import type { PublicBase, Upstream } from './upstream.js'
 import { DEFAULT_UPSTREAM, normalHost, type UpstreamSet } from './upstreams.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The Flink this request goes to, once resolved (after authentication, before authorization). */
     upstream: Upstream | null
+    /** Where the client reaches that Flink through the gateway (src/proxy/flink-addresses.ts rebases onto it). */
+    publicBase: PublicBase | null
   }
 }
 
@@ -25,6 +28,7 @@ export function upstreamStage(
   metrics: ProxyMetrics | null,
 ): void {
   scope.decorateRequest('upstream', null)
+  scope.decorateRequest('publicBase', null)
   scope.addHook('onRequest', async (request, reply) => {
     const identity = request.identity!
     const resolution = await upstreamsOf(request).resolve({
@@ -32,12 +36,14 @@ export function upstreamStage(
       canonical: request.canonical!,
       subject: identity.subject,
       roles: identity.roles,
+      navigation: isBrowserNavigation(request.method, request.headers),
     })
     if (resolution.kind === 'redirect') {
-      // 308 keeps the method; the dashboard is a GET, the CLI never sends the bare prefix.
-      return reply.code(308).header('location', resolution.location).send()
+      // 308 keeps the method (the dashboard is a GET, the CLI never sends the bare prefix); 303 is a GET elsewhere.
+      return reply.code(resolution.status).header('location', resolution.location).send()
     }
     request.upstream = resolution.upstream
+    request.publicBase = resolution.publicBase
     if (resolution.canonical !== request.canonical) {
       request.canonical = resolution.canonical
       request.routeLabel = routeLabelOf(request.method, resolution.canonical)

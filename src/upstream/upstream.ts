@@ -22,9 +22,24 @@ export type Resolution =
        * null keeps the identity's.
        */
       readonly roles: readonly string[] | null
+      /** Where clients reach this Flink through the gateway: Flink's own addresses are rebased onto it. */
+      readonly publicBase: PublicBase
     }
-  /** The bare prefix: the dashboard's relative URLs need the page URL to end in `/`. */
-  | { readonly kind: 'redirect'; readonly location: string }
+  /**
+   * 308: the bare prefix (the dashboard's relative URLs need the page URL to end in `/`). 303: a browser sent
+   * to the history server, for an application that has finished.
+   */
+  | { readonly kind: 'redirect'; readonly status: 303 | 308; readonly location: string }
+
+/**
+ * The gateway's address of one Flink, as a client reaches it: the scheme and port are the request's (what
+ * the client used), the host the request's own unless `host` names another (a YARN application's host form),
+ * then `path`, the prefix (`/clusters/a`, `/proxy/<id>`) or empty.
+ */
+export interface PublicBase {
+  readonly host: string | null
+  readonly path: string
+}
 
 /** What resolution reads off a request. */
 export interface ResolutionInput {
@@ -33,6 +48,8 @@ export interface ResolutionInput {
   readonly canonical: CanonicalPath
   readonly subject: string
   readonly roles: readonly string[]
+  /** A browser's top-level page load (a finished application's may be redirected to the history server). */
+  readonly navigation: boolean
 }
 
 /** A source of upstreams beyond the static ones (YARN discovery); `null` when the request is not its own. */

@@ -9,13 +9,15 @@ import { createForwarder, type ForwarderOptions, type UpstreamObserver } from '.
 import type { IdentityHeaderNames, RequestHeaderPolicy } from '../proxy/headers.js'
 import type { UpstreamConfig } from './config.js'
 import { splitPrefix } from './prefix.js'
-import type { Resolution, ResolutionInput, Upstream, UpstreamSource } from './upstream.js'
+import type { PublicBase, Resolution, ResolutionInput, Upstream, UpstreamSource } from './upstream.js'
 import { createYarnSource, YARN_UPSTREAM } from './yarn/yarn-source.js'
 
 /** The path root of the gateway's clusters: `/clusters/<name>/`. */
 export const CLUSTERS_ROOT = 'clusters'
 /** The name of the top-level `upstream` in metrics and readiness. */
 export const DEFAULT_UPSTREAM = 'default'
+/** A Flink served at the root of the host the request addressed. */
+const ROOT_BASE: PublicBase = { host: null, path: '' }
 
 type Check = () => Promise<CheckResult>
 
@@ -73,23 +75,24 @@ export function createUpstreams(config: Readonly<Config>, deps: UpstreamSetDepen
     config.yarn === undefined ? null : createYarnSource(config, config.yarn, deps)
 
   async function resolve(input: ResolutionInput): Promise<Resolution> {
-    const none = { roles: null }
+    const atRoot = { roles: null, publicBase: ROOT_BASE }
     // A claimed host serves its cluster alone: its dashboard's origin cannot reach another cluster by path.
     const claimed = input.hostname === null ? undefined : byHost.get(input.hostname)
     if (claimed !== undefined)
-      return { kind: 'upstream', upstream: claimed, canonical: input.canonical, ...none }
+      return { kind: 'upstream', upstream: claimed, canonical: input.canonical, ...atRoot }
     const split =
       byPrefix.size > 0 ? splitPrefix(input.canonical, CLUSTERS_ROOT) : ({ kind: 'none' } as const)
     if (split.kind !== 'none') {
       const upstream = byPrefix.get(split.name)
       if (upstream === undefined) throw new FlinkGuardError('FG_ERR_CLUSTER_UNKNOWN')
-      if (split.kind === 'bare') return { kind: 'redirect', location: split.location }
-      return { kind: 'upstream', upstream, canonical: split.canonical, ...none }
+      if (split.kind === 'bare') return { kind: 'redirect', status: 308, location: split.location }
+      const publicBase = { host: null, path: `/${CLUSTERS_ROOT}/${split.name}` }
+      return { kind: 'upstream', upstream, canonical: split.canonical, roles: null, publicBase }
     }
     const discovered = yarn === null ? null : await yarn.resolve(input)
     if (discovered !== null) return discovered
     if (fallback === null) throw new FlinkGuardError('FG_ERR_CLUSTER_UNKNOWN')
-    return { kind: 'upstream', upstream: fallback, canonical: input.canonical, ...none }
+    return { kind: 'upstream', upstream: fallback, canonical: input.canonical, ...atRoot }
   }
 
   const check =

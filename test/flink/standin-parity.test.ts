@@ -60,6 +60,9 @@ const REQUESTS: readonly (readonly [string, string, string?])[] = [
   ['GET', '/jobs/overview'],
   ['GET', '/taskmanagers'],
   ['GET', '/jars'],
+  ['GET', `/jobs/${ZERO_JOB}/jobmanager/log-url`],
+  ['GET', '/jobs/zzz/jobmanager/log-url'],
+  ['GET', `/jobs/${ZERO_JOB}/taskmanagers/tm-1/log-url`],
   ['GET', '/jars/upload'],
   ['POST', '/jars/nope.jar/run', '{}'],
   ['DELETE', '/jars/nope.jar'],
@@ -174,4 +177,22 @@ describe('the stand-in answers as a real Flink JobManager does', () => {
       expect(differences.filter((difference) => !NEWER_FIELDS[LINE].includes(difference))).toEqual([])
     },
   )
+
+  // The gateway rebases these onto its own URL (src/proxy/flink-addresses.ts): the values, not only their
+  // shape, must be Flink's: its REST base URL, then the same dashboard route.
+  it.each([
+    ['/jars', 'address'],
+    [`/jobs/${ZERO_JOB}/jobmanager/log-url`, 'url'],
+    [`/jobs/${ZERO_JOB}/taskmanagers/tm-1/log-url`, 'url'],
+  ])('%s carries the REST base URL in `%s` as Flink does', async (target, field) => {
+    const routeAfterBase = async (port: number, base: string) => {
+      const answer = await raw(port, 'GET', target)
+      const value = (JSON.parse(answer.body) as Record<string, string>)[field]!
+      expect(value.startsWith(base)).toBe(true)
+      return value.slice(base.length)
+    }
+    expect(await routeAfterBase(standin.port, standin.url)).toBe(
+      await routeAfterBase(flink.restPort, flink.restUrl),
+    )
+  })
 })

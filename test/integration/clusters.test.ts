@@ -171,6 +171,44 @@ describe('clusters by host name', () => {
   })
 })
 
+describe("Flink's own address in its answers, rebased onto the gateway's", () => {
+  const ZERO_JOB = '0'.repeat(32)
+  const port = () => new URL(gateway.proxyUrl).port
+  const json = async (target: string, host?: string) => JSON.parse((await raw(target, host)).body)
+
+  it("gives /jars `address` and the log-url `url`s the cluster prefix, never the stand-in's address", async () => {
+    // The gateway's address is the one the request was sent to (its Host header, port included).
+    const host = `127.0.0.1:${port()}`
+    const base = `http://${host}/clusters/b`
+    expect((await json('/clusters/b/jars', host)).address).toBe(base)
+    expect((await json('/clusters/b/v1/jars', host)).address).toBe(base)
+    expect(await json(`/clusters/b/jobs/${ZERO_JOB}/jobmanager/log-url`, host)).toEqual({
+      url: `${base}/#/job-manager/logs`,
+    })
+    expect(await json(`/clusters/b/jobs/${ZERO_JOB}/taskmanagers/tm-1/log-url`, host)).toEqual({
+      url: `${base}/#/task-manager/tm-1/logs`,
+    })
+    // What b itself said: its own address, which the client must not be sent to.
+    const direct = await request(`${b.url}/jars`)
+    expect(((await direct.body.json()) as { address: string }).address).toBe(b.url)
+  })
+
+  it('gives a cluster reached by host name that host and port, with no prefix', async () => {
+    expect((await json('/jars', 'hosted.flink.test:8443')).address).toBe('http://hosted.flink.test:8443')
+    expect(await json(`/jobs/${ZERO_JOB}/jobmanager/log-url`, 'a.flink.test')).toEqual({
+      url: 'http://a.flink.test/#/job-manager/logs',
+    })
+  })
+
+  it('leaves the addresses a client never dials as Flink reports them', async () => {
+    const addresses = (answer: { taskmanagers: Record<string, unknown>[] }) =>
+      answer.taskmanagers.map(({ path, dataPort, jmxPort }) => ({ path, dataPort, jmxPort }))
+    const direct = (await (await request(`${b.url}/taskmanagers`)).body.json()) as never
+    expect(addresses(await json('/clusters/b/taskmanagers'))).toEqual(addresses(direct))
+    expect(addresses(direct)[0]!.path).toMatch(/^pekko\.tcp:\/\/flink@127\.0\.0\.1:/)
+  })
+})
+
 describe('one cluster down', () => {
   it('fails only its own routes, its own probe and its own metric; the gateway stays ready', async () => {
     const doomed = await startStandin()

@@ -26,6 +26,10 @@ const MAPREDUCE = 'application_1700000000000_0005'
 const IMPOSTOR = 'application_1700000000000_0006'
 const QUEUED = 'application_1700000000000_0007'
 const CACHE_MS = 300
+const HISTORY = 'https://history.example.com/flink/'
+const JOB = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
+/** A browser's top-level page load, as Chromium sends it. */
+const NAVIGATION = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'sec-fetch-mode': 'navigate' }
 
 let rm1: ResourceManagerStandin
 let rm2: ResourceManagerStandin
@@ -75,6 +79,7 @@ beforeAll(async () => {
       allowedHosts: ['127.0.0.1'],
       allowedPorts: [String(am.port), String(impostor.port), String(queued.port)],
       hostSuffix: '.yarn.test',
+      historyServerUrl: HISTORY,
       authz: { owner: 'deployer', queues: { 'root.analytics': { 'analytics-admins': 'operator' } } },
     },
   })
@@ -182,6 +187,99 @@ describe('what is not routed', () => {
     expect((await connection.readResponse()).status).toBe(400)
     connection.close()
     expect(rm1.requests.length + rm2.requests.length).toBe(before)
+  })
+})
+
+describe('a finished application and the history server', () => {
+  it("sends a browser's page load to the history server's completed jobs (303)", async () => {
+    for (const path of [`/proxy/${FINISHED}/`, `/proxy/${FINISHED}/overview`]) {
+      const response = await get(path, 'carol', NAVIGATION)
+      expect([response.status, response.headers.location]).toEqual([
+        303,
+        'https://history.example.com/flink/#/overview',
+      ])
+    }
+  })
+
+  it("sends it to the job's own page when the path names the job", async () => {
+    const response = await get(`/proxy/${FINISHED}/v1/jobs/${JOB}/vertices`, 'carol', NAVIGATION)
+    expect([response.status, response.headers.location]).toEqual([
+      303,
+      `https://history.example.com/flink/#/job/completed/${JOB}/overview`,
+    ])
+    const byHost = await get(`/jobs/${JOB}`, 'carol', {
+      ...NAVIGATION,
+      host: 'application-1700000000000-0004.yarn.test',
+    })
+    expect(byHost.headers.location).toBe(`https://history.example.com/flink/#/job/completed/${JOB}/overview`)
+  })
+
+  it.each([
+    ['the dashboard’s XHR', { accept: 'application/json, text/plain, */*', 'sec-fetch-mode': 'cors' }],
+    ['curl', { accept: '*/*' }],
+    ['a page load that is not a GET', { ...NAVIGATION, method: 'POST' }],
+  ])('keeps the 404 in Flink’s error shape for %s, naming the history server', async (_, headers) => {
+    const { method = 'GET', ...rest } = headers as Record<string, string>
+    const response = await request(`${gateway.proxyUrl}/proxy/${FINISHED}/jobs/${JOB}`, {
+      method: method as 'GET',
+      headers: { authorization: basicAuth('carol'), ...rest },
+    })
+    expect([response.statusCode, response.headers['x-flink-guard-error']]).toEqual([
+      404,
+      'FG_ERR_CLUSTER_FINISHED',
+    ])
+    expect(await response.body.json()).toEqual({
+      errors: [
+        `The Flink application ${FINISHED} has finished; its jobs are in the history server at https://history.example.com/flink/`,
+      ],
+    })
+  })
+
+  it('redirects nothing that is not a finished Flink application', async () => {
+    for (const appId of [ACCEPTED, MAPREDUCE, 'application_1700000000000_0404']) {
+      const response = await get(`/proxy/${appId}/`, 'carol', NAVIGATION)
+      expect(response.status).not.toBe(303)
+      expect(response.headers.location).toBeUndefined()
+    }
+  })
+})
+
+describe("the application's own address in Flink's answers", () => {
+  it('is its host form when hostSuffix is set, even through /proxy/<id>/ (the dashboard uploads only there)', async () => {
+    const port = new URL(gateway.proxyUrl).port
+    const viaPath = await get(`/proxy/${RUNNING}/jars`, 'bob', { host: `gw.test:${port}` })
+    expect(JSON.parse(viaPath.text)).toEqual({
+      address: `http://application-1700000000000-0001.yarn.test:${port}`,
+      files: [],
+    })
+    const viaHost = await get('/jars', 'bob', { host: 'application-1700000000000-0001.yarn.test' })
+    expect(JSON.parse(viaHost.text).address).toBe('http://application-1700000000000-0001.yarn.test')
+  })
+
+  it('is /proxy/<id> on the gateway without hostSuffix', async () => {
+    const plain = await startGateway({
+      auth: { anonymous: { roles: ['deployers'] } },
+      authz: { roles: { deployers: 'deployer' } },
+      yarn: {
+        resourceManagers: [rm2.url],
+        allowedHosts: ['127.0.0.1'],
+        allowedPorts: [String(am.port)],
+      },
+    })
+    try {
+      const host = new URL(plain.proxyUrl).host
+      const response = await request(`${plain.proxyUrl}/proxy/${RUNNING}/jars`)
+      expect(await response.body.json()).toEqual({ address: `http://${host}/proxy/${RUNNING}`, files: [] })
+      // Without historyServerUrl a finished application is the 404 for browsers too.
+      const finishedPage = await request(`${plain.proxyUrl}/proxy/${FINISHED}/`, { headers: NAVIGATION })
+      expect([finishedPage.statusCode, finishedPage.headers['x-flink-guard-error']]).toEqual([
+        404,
+        'FG_ERR_CLUSTER_FINISHED',
+      ])
+      expect(await finishedPage.body.json()).toEqual({ errors: ['The Flink application has finished'] })
+    } finally {
+      await plain.close(1_000)
+    }
   })
 })
 

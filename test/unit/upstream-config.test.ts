@@ -153,3 +153,46 @@ describe('the YARN address allowlist', () => {
     expect(parseHostPort(address)).toEqual(parsed)
   })
 })
+
+describe('yarn.historyServerUrl', () => {
+  const yarn = (historyServerUrl: string) => ({
+    yarn: {
+      resourceManagers: ['http://rm:8088'],
+      allowedHosts: ['*.example.com'],
+      allowedPorts: ['30000-40000'],
+      historyServerUrl,
+    },
+  })
+
+  it.each(['https://history.example.com', 'http://history:8082/', 'https://gw.example.com/history/'])(
+    'accepts %s',
+    (url) => {
+      expect(problemsOf(yarn(url))).toEqual([])
+    },
+  )
+
+  it.each([
+    [
+      'history.example.com',
+      '"yarn.historyServerUrl" must be an http: or https: URL, got "history.example.com"',
+    ],
+    [
+      'javascript:alert(1)',
+      '"yarn.historyServerUrl" must be an http: or https: URL, got "javascript:alert(1)"',
+    ],
+    [
+      'https://u:p@history',
+      '"yarn.historyServerUrl" must not carry credentials, got "https://history" with a user name',
+    ],
+    [
+      'https://history/#/overview',
+      '"yarn.historyServerUrl" must be a URL without a query or fragment, got "https://history/#/overview"',
+    ],
+    [
+      'https://history/?a=1',
+      '"yarn.historyServerUrl" must be a URL without a query or fragment, got "https://history/?a=1"',
+    ],
+  ])('refuses %s', (url, problem) => {
+    expect(problemsOf(yarn(url))).toEqual([problem])
+  })
+})

@@ -6,8 +6,9 @@ import { createForwarder, type Forwarder } from '../../proxy/forward.js'
 import type { IdentityHeaderNames, RequestHeaderPolicy } from '../../proxy/headers.js'
 import type { YarnConfig } from '../config.js'
 import { splitPrefix } from '../prefix.js'
-import type { Resolution, ResolutionInput, Upstream, UpstreamSource } from '../upstream.js'
+import type { PublicBase, Resolution, ResolutionInput, Upstream, UpstreamSource } from '../upstream.js'
 import { type AddressAllowlist, compileAllowlist, parseHostPort } from './allowlist.js'
+import { finished } from './history-server.js'
 import { proveIdentity } from './prove-identity.js'
 import { ResourceManagers, type YarnApplication } from './resource-managers.js'
 
@@ -123,14 +124,14 @@ export function createYarnSource(
       if (split.kind === 'none') return null
       // Junk never becomes an RM question.
       if (!APPLICATION_ID.test(split.name)) throw new FlinkGuardError('FG_ERR_CLUSTER_UNKNOWN')
-      if (split.kind === 'bare') return { kind: 'redirect', location: split.location }
+      if (split.kind === 'bare') return { kind: 'redirect', status: 308, location: split.location }
       appId = split.name
       canonical = split.canonical
     }
     const app = await lookup(appId)
     if (app === null || app.applicationType !== 'Apache Flink')
       throw new FlinkGuardError('FG_ERR_CLUSTER_UNKNOWN')
-    if (ENDED_STATES.has(app.state)) throw new FlinkGuardError('FG_ERR_CLUSTER_FINISHED')
+    if (ENDED_STATES.has(app.state)) return finished(appId, canonical, input.navigation, yarn)
     const address = app.amRPCAddress === undefined ? null : parseHostPort(app.amRPCAddress)
     if (STARTING_STATES.has(app.state) || app.state !== 'RUNNING' || address === null) {
       throw new FlinkGuardError('FG_ERR_CLUSTER_STARTING')
@@ -150,6 +151,7 @@ export function createYarnSource(
       upstream: pool.upstream,
       canonical,
       roles: rolesOn(app, input.roles, input.subject, yarn),
+      publicBase: publicBaseOf(appId, yarn),
     }
   }
 
@@ -166,6 +168,17 @@ export function createYarnSource(
       await Promise.all([...pools.values()].map((pool) => pool.upstream.forwarder.pool.destroy()))
     },
   }
+}
+
+/**
+ * An application's one public address: its host form when `hostSuffix` is set, else `/proxy/<id>`. The host
+ * form wins even for a request that came by path: Flink's dashboard hides its jar upload on any page whose URL
+ * contains `/proxy/application_` (submit.component.ts, written for YARN's proxy) and links the `/jars`
+ * `address` instead, which must then lead somewhere the upload works.
+ */
+function publicBaseOf(appId: string, yarn: YarnConfig): PublicBase {
+  if (yarn.hostSuffix === undefined) return { host: null, path: `/${YARN_ROOT}/${appId}` }
+  return { host: `${appId.replaceAll('_', '-')}${yarn.hostSuffix}`, path: '' }
 }
 
 /** `application-1700000000000-0001.yarn.example.com` -> `application_1700000000000_0001`. */

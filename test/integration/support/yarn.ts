@@ -114,6 +114,12 @@ export async function startApplicationMaster(clusterId: string): Promise<Applica
       response.end(JSON.stringify([{ key: 'high-availability.cluster-id', value: clusterId }]))
       return
     }
+    if (request.url === '/jars') {
+      // Flink's JarListHandler: its own REST base URL, which the gateway must rebase onto its own.
+      response.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' })
+      response.end(JSON.stringify({ address: url, files: [] }))
+      return
+    }
     // User code on the AM trying to plant a cookie on the gateway's origin.
     response.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'planted=1; Path=/' })
     response.end(JSON.stringify({ served: clusterId, path: request.url }))
