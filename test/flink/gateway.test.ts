@@ -197,6 +197,50 @@ describe('a real Flink as a YARN application, found through the RM stand-in', ()
   })
 })
 
+describe("Flink's own address in its answers, through the gateway", () => {
+  const ZERO_JOB = '0'.repeat(32)
+  const field = async (url: string, name: string) => {
+    const response = await viaCurl([url])
+    expect(response.status, response.body).toBe(200)
+    return (JSON.parse(response.body) as Record<string, string>)[name]
+  }
+  const direct = async (flink: FlinkCluster, path: string) =>
+    (await (await request(`${flink.restUrl}${path}`)).body.json()) as Record<string, string>
+
+  it('Flink itself reports its REST base URL in /jars address and the log-url urls', async () => {
+    expect((await direct(b, '/jars')).address).toBe(b.restUrl)
+    expect((await direct(a, `/jobs/${ZERO_JOB}/jobmanager/log-url`)).url).toBe(
+      `${a.restUrl}/#/job-manager/logs`,
+    )
+    expect((await direct(b, `/jobs/${ZERO_JOB}/taskmanagers/tm-1/log-url`)).url).toBe(
+      `${b.restUrl}/#/task-manager/tm-1/logs`,
+    )
+  })
+
+  it('rebases them onto the cluster prefix', async () => {
+    expect(await field(`${byPrefix('b')}/jars`, 'address')).toBe(byPrefix('b'))
+    expect(await field(`${byPrefix('a')}/v1/jobs/${ZERO_JOB}/jobmanager/log-url`, 'url')).toBe(
+      `${byPrefix('a')}/#/job-manager/logs`,
+    )
+    expect(await field(`${byPrefix('b')}/jobs/${ZERO_JOB}/taskmanagers/tm-1/log-url`, 'url')).toBe(
+      `${byPrefix('b')}/#/task-manager/tm-1/logs`,
+    )
+  })
+
+  it("rebases them onto the cluster's host name", async () => {
+    const byHost = `https://localhost:${port}`
+    expect(await field(`${byHost}/jars`, 'address')).toBe(byHost)
+    expect(await field(`${byHost}/jobs/${ZERO_JOB}/jobmanager/log-url`, 'url')).toBe(
+      `${byHost}/#/job-manager/logs`,
+    )
+  })
+
+  it('rebases them onto /proxy/<applicationId> for a YARN application', async () => {
+    const app = `https://127.0.0.1:${port}/proxy/${APP_B}`
+    expect(await field(`${app}/jars`, 'address')).toBe(app)
+  })
+})
+
 describe('one Flink down', () => {
   it('answers 503 on its routes only; the other cluster, the CLI on it and /readyz carry on', async () => {
     await a.stop()
