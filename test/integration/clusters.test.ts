@@ -200,6 +200,31 @@ describe("Flink's own address in its answers, rebased onto the gateway's", () =>
     })
   })
 
+  it('believes X-Forwarded-Host and -Proto only from a trusted proxy', async () => {
+    const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }
+    const untrusted = await request(`${gateway.proxyUrl}/clusters/b/jars`, {
+      headers: { authorization: ALICE, ...forwarded },
+    })
+    expect(((await untrusted.body.json()) as { address: string }).address).toBe(
+      `http://127.0.0.1:${port()}/clusters/b`,
+    )
+    const behindProxy = await startGateway({
+      auth: { anonymous: { roles: ['deployers'] } },
+      authz: { roles: { deployers: 'deployer' }, trustedProxies: ['127.0.0.1'] },
+      clusters: [{ name: 'b', upstream: { url: b.url } }],
+    })
+    try {
+      const trusted = await request(`${behindProxy.proxyUrl}/clusters/b/jars`, {
+        headers: { 'x-forwarded-host': 'flink.example.com', 'x-forwarded-proto': 'https' },
+      })
+      expect(((await trusted.body.json()) as { address: string }).address).toBe(
+        'https://flink.example.com/clusters/b',
+      )
+    } finally {
+      await behindProxy.close(1_000)
+    }
+  })
+
   it('leaves the addresses a client never dials as Flink reports them', async () => {
     const addresses = (answer: { taskmanagers: Record<string, unknown>[] }) =>
       answer.taskmanagers.map(({ path, dataPort, jmxPort }) => ({ path, dataPort, jmxPort }))
