@@ -161,7 +161,7 @@ export const YarnConfigSchema = Type.Object(
       Type.String({
         minLength: 1,
         description:
-          "Flink's HistoryServer (historyserver.web.address/port), e.g. https://flink-history.example.com: a browser's page load of a finished application is redirected there (303) to the job's page when the path names a job (/jobs/<jobid>), else to its list of completed jobs. API clients keep the 404 in Flink's error shape, which names it. Absent: the 404 for everyone.",
+          "The URL of Flink's HistoryServer dashboard, e.g. https://flink-history.example.com: a browser's page load of a finished application is redirected there (303) to the job's page when the path names a job (/jobs/<jobid>), else to its list of completed jobs. API clients keep the 404 in Flink's error shape, which names it. Absent: the 404 for everyone.",
       }),
     ),
     upstream: YarnUpstreamSchema,
