@@ -302,65 +302,63 @@ describe('the gateway keeps serving through disruptions', () => {
 })
 
 describe('NetworkPolicies: who reaches which port', () => {
-  const prometheus: Peer = {
-    namespace: { 'kubernetes.io/metadata.name': 'monitoring' },
-    pod: { 'app.kubernetes.io/name': 'prometheus' },
-  }
-  const operator: Peer = {
-    namespace: { 'kubernetes.io/metadata.name': 'flink-operator' },
-    pod: { 'app.kubernetes.io/name': 'flink-kubernetes-operator' },
-  }
-  const guard: Peer = { pod: { app: 'flink-guard' } }
-  const taskManager: Peer = {
-    pod: { app: 'orders', component: 'taskmanager', type: 'flink-native-kubernetes' },
-  }
-  const stranger: Peer = { pod: { app: 'something-else' } }
-  const strangerElsewhere: Peer = { namespace: { team: 'x' }, pod: { app: 'something-else' } }
+  const peers = {
+    prometheus: {
+      namespace: { 'kubernetes.io/metadata.name': 'monitoring' },
+      pod: { 'app.kubernetes.io/name': 'prometheus' },
+    },
+    'the operator': {
+      namespace: { 'kubernetes.io/metadata.name': 'flink-operator' },
+      pod: { 'app.kubernetes.io/name': 'flink-kubernetes-operator' },
+    },
+    'a flink-guard gateway pod': { pod: { app: 'flink-guard' } },
+    'a TaskManager of orders': {
+      pod: { app: 'orders', component: 'taskmanager', type: 'flink-native-kubernetes' },
+    },
+    'a TaskManager of the plain sidecar': { pod: { app: 'flink', component: 'taskmanager' } },
+    'another pod': { pod: { app: 'something-else' } },
+    'a pod of another namespace': { namespace: { team: 'x' }, pod: { app: 'something-else' } },
+  } satisfies Record<string, Peer>
+  const { prometheus } = peers
+  const stranger = peers['another pod']
   const policy = (file: string, name: string) =>
     documentsOf(file).find((doc) => doc.kind === 'NetworkPolicy' && doc.metadata.name === name)!
 
+  const [OPERATOR_SIDECAR, SIDECAR, GATEWAY] = FILES
+
   it.each([
     // The gateway layout: Flink's REST on the pod network, flink-guard and the operator only.
-    ['flink-rest-only-from-flink-guard', guard, 8081, true],
-    ['flink-rest-only-from-flink-guard', operator, 8081, true],
-    ['flink-rest-only-from-flink-guard', taskManager, 8081, false],
-    ['flink-rest-only-from-flink-guard', stranger, 8081, false],
-    ['flink-rest-only-from-flink-guard', taskManager, 6123, true],
-    ['flink-rest-only-from-flink-guard', taskManager, 6124, true],
-    ['flink-rest-only-from-flink-guard', taskManager, 9249, true],
-    ['flink-rest-only-from-flink-guard', stranger, 6123, false],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'a flink-guard gateway pod', 8081, true],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'the operator', 8081, true],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'a TaskManager of orders', 8081, false],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'another pod', 8081, false],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'a TaskManager of orders', 6123, true],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'a TaskManager of orders', 6124, true],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'a TaskManager of orders', 9249, true],
+    [GATEWAY, 'flink-rest-only-from-flink-guard', 'another pod', 6123, false],
     // The gateway's own pods: its HTTPS port to anyone, the admin port to Prometheus.
-    ['flink-guard-gateway', strangerElsewhere, 8443, true],
-    ['flink-guard-gateway', prometheus, 9250, true],
-    ['flink-guard-gateway', stranger, 9250, false],
-    ['flink-guard-gateway', strangerElsewhere, 9250, false],
-  ] as const)('gateway.yaml %s: %o to %i → %s', (name, peer, port, admitted) => {
-    expect(ingressAdmits(policy(FILES[2]!, name), peer, port)).toBe(admitted)
-  })
-
-  it.each([
+    [GATEWAY, 'flink-guard-gateway', 'a pod of another namespace', 8443, true],
+    [GATEWAY, 'flink-guard-gateway', 'prometheus', 9250, true],
+    [GATEWAY, 'flink-guard-gateway', 'another pod', 9250, false],
+    [GATEWAY, 'flink-guard-gateway', 'a pod of another namespace', 9250, false],
     // The operator sidecar: 8081 on the pod IP is flink-guard, anyone may knock; admin to Prometheus only.
-    [operator, 8081, true],
-    [strangerElsewhere, 8081, true],
-    [prometheus, 9250, true],
-    [operator, 9250, false],
-    [taskManager, 9250, false],
-    [taskManager, 6123, true],
-    [taskManager, 6124, true],
-    [stranger, 6123, false],
-    [operator, 6124, false],
-  ] as const)('flink-deployment.yaml orders-jobmanager: %o to %i → %s', (peer, port, admitted) => {
-    expect(ingressAdmits(policy(FILES[0]!, 'orders-jobmanager'), peer, port)).toBe(admitted)
-  })
-
-  it.each([
-    [strangerElsewhere, 8443, true],
-    [prometheus, 9250, true],
-    [{ pod: { app: 'flink', component: 'taskmanager' } }, 9250, false],
-    [{ pod: { app: 'flink', component: 'taskmanager' } }, 6123, true],
-    [stranger, 6123, false],
-  ] as const)('sidecar.yaml flink-jobmanager: %o to %i → %s', (peer, port, admitted) => {
-    expect(ingressAdmits(policy(FILES[1]!, 'flink-jobmanager'), peer, port)).toBe(admitted)
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'the operator', 8081, true],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'a pod of another namespace', 8081, true],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'prometheus', 9250, true],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'the operator', 9250, false],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'a TaskManager of orders', 9250, false],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'a TaskManager of orders', 6123, true],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'a TaskManager of orders', 6124, true],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'another pod', 6123, false],
+    [OPERATOR_SIDECAR, 'orders-jobmanager', 'the operator', 6124, false],
+    // The plain Deployment sidecar.
+    [SIDECAR, 'flink-jobmanager', 'a pod of another namespace', 8443, true],
+    [SIDECAR, 'flink-jobmanager', 'prometheus', 9250, true],
+    [SIDECAR, 'flink-jobmanager', 'a TaskManager of the plain sidecar', 9250, false],
+    [SIDECAR, 'flink-jobmanager', 'a TaskManager of the plain sidecar', 6123, true],
+    [SIDECAR, 'flink-jobmanager', 'another pod', 6123, false],
+  ] as const)('%s NetworkPolicy %s: %s to port %i → %s', (file, name, peer, port, admitted) => {
+    expect(ingressAdmits(policy(file!, name), peers[peer], port)).toBe(admitted)
   })
 
   it.each(FILES.filter((file) => documentsOf(file).some((doc) => doc.kind === 'PodMonitor')))(
