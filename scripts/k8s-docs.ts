@@ -104,7 +104,8 @@ function objectExcerpt(file: string, text: string, kind: string, name: string, p
 
 /** The text at `path` of a manifest: a string as it is (a ConfigMap's file), a node under its own key. */
 function excerpt(document: Document, path: string[]): string {
-  if (path.length === 0) return written(document.toString(STYLE))
+  // A whole object, without the `---` that separated it from the one before in its file.
+  if (path.length === 0) return written(document.toString(STYLE)).replace(/^---\n/, '')
   const node = document.getIn(path, true)
   if (node === undefined) throw new Error(`no /${path.join('/')} in ${document.get('kind')}`)
   if (isScalar(node) && typeof node.value === 'string') return node.value
