@@ -172,7 +172,7 @@ loop(async () => {
 
 if (args.sidecar) {
   // The operator: a new TLS connection with its client certificate for every call, as its RestClusterClient
-  // is made anew per observation; five calls a second, far more than one FlinkDeployment's reconcile loop.
+  // is made anew per observation; at most five calls a second, far more than one FlinkDeployment's reconcile loop.
   const operatorConnect = { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client-key.pem') }
   const jobs = JSON.parse(
     await call('operator', [200], {
