@@ -3,27 +3,35 @@
  * stand-in for a bounded time, sampling the proxy's RSS, heap, open file descriptors and event-loop delay
  * (its own /metrics) and the clients' unexpected answers. Measures; asserts nothing.
  *
- *   npm run soak -- [--minutes 10] [--sample-sec 5]
+ *   npm run soak -- [--minutes 10] [--sample-sec 5] [--sidecar]
  *
  * Traffic: dashboard-like polling (10 keep-alive clients, a cached Basic login, 4 routes a second each),
  * CLI-like calls on a new connection each, small jar uploads followed by their deletion, denials (a viewer
  * uploading), and bad logins from rotating loopback addresses. Writes bench/results/soak-<time>.json and
  * an SVG chart beside it; prints start and end figures.
+ *
+ * `--sidecar` is the JobManager sidecar of docker/k8s/flink-deployment.yaml, the load its resources come from:
+ * flink-guard on TLS, the Kubernetes operator's calls (the kubernetes-operator profile) each on a new TLS
+ * connection presenting a client certificate, the dashboard polling over TLS, the small uploads, and one
+ * streamed 1 GiB jar upload 20 s in. The report adds the process's peak RSS (VmHWM), which samples miss.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { hashSync } from '@node-rs/bcrypt'
-import { Agent, request } from 'undici'
+import { Agent, request, setGlobalDispatcher } from 'undici'
 import { startStandin } from '../src/standin/server.js'
+import { generateCertificates } from '../src/tls/gen-certs.js'
 import { connectFrom } from '../test/integration/support/local-address.js'
 
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
     'sample-sec': { type: 'string', default: '5' },
+    sidecar: { type: 'boolean', default: false },
   },
 })
 const DURATION_MS = Number(args.minutes) * 60_000
@@ -35,24 +43,43 @@ const work = mkdtempSync(join(tmpdir(), 'fg-soak-'))
 const hash = (password: string) => hashSync(password, 8).replace(/^\$2b\$/, '$2y$')
 writeFileSync(join(work, 'users.htpasswd'), `ops:${hash('ops-pw')}\nview:${hash('view-pw')}\n`)
 const standin = await startStandin()
+const basicAuth = `basic: { htpasswd: "${join(work, 'users.htpasswd')}", users: { ops: [ops], view: [view] } }`
+// The sidecar's TLS: the JobManager's certificate, and the operator's client certificate (CN flink-operator).
+if (args.sidecar) {
+  generateCertificates({
+    dir: work,
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+    password: 'soak',
+    clientName: 'flink-operator',
+    validityDays: 1,
+  })
+}
+const pem = (name: string) => readFileSync(join(work, name))
 writeFileSync(
   join(work, 'flink-guard.yaml'),
   [
     `listen: { host: 127.0.0.1, port: ${PORT} }`,
     `admin: { port: ${ADMIN_PORT} }`,
     `upstream: { url: "${standin.url}" }`,
-    `auth: { basic: { htpasswd: "${join(work, 'users.htpasswd')}", users: { ops: [ops], view: [view] } } }`,
-    'authz: { roles: { ops: admin, view: viewer } }',
+    ...(args.sidecar
+      ? [
+          `tls: { cert: "${join(work, 'server.pem')}", key: "${join(work, 'server-key.pem')}", clientAuth: request, truststore: "${join(work, 'ca.pem')}" }`,
+          `auth: { order: [mtls, basic], mtls: { ouAsRoles: false, roles: { flink-operator: [operator-cert] } }, ${basicAuth} }`,
+          'authz: { roles: { ops: admin, view: viewer }, profiles: { operator-cert: kubernetes-operator } }',
+        ]
+      : [`auth: { ${basicAuth} }`, 'authz: { roles: { ops: admin, view: viewer } }']),
     '',
   ].join('\n'),
 )
+if (args.sidecar) setGlobalDispatcher(new Agent({ connect: { ca: pem('ca.pem') } }))
 const proxy: ChildProcess = spawn(
   process.execPath,
   ['dist/main.js', 'serve', '--config', join(work, 'flink-guard.yaml'), '--log-level', 'warn'],
   { stdio: ['ignore', 'ignore', 'inherit'] },
 )
 process.on('exit', () => proxy.kill('SIGKILL'))
-const url = `http://127.0.0.1:${PORT}`
+const url = `${args.sidecar ? 'https' : 'http'}://127.0.0.1:${PORT}`
 for (let i = 0; ; i += 1) {
   try {
     await (await request(`http://127.0.0.1:${ADMIN_PORT}/readyz`)).body.dump()
@@ -109,7 +136,7 @@ const loop = (body: () => Promise<void>) =>
 
 // Dashboard: keep-alive, the login reused (the cache), the routes the overview page polls.
 for (let i = 0; i < 10; i += 1) {
-  const dispatcher = new Agent({ connections: 2 })
+  const dispatcher = new Agent({ connections: 2, connect: args.sidecar ? { ca: pem('ca.pem') } : {} })
   const routes = ['/overview', '/jobs/overview', '/taskmanagers', '/config']
   loop(async () => {
     for (const path of routes)
@@ -117,58 +144,95 @@ for (let i = 0; i < 10; i += 1) {
     await sleep(1_000)
   })
 }
-// CLI: a new connection per call.
-loop(async () => {
-  await call('cli', [200], { path: '/jobs/overview', headers: { authorization: OPS, connection: 'close' } })
-  await sleep(200)
-})
 // Uploads of a 256 KiB jar, then its deletion, so the stand-in's disk stays flat.
 const jar = Buffer.alloc(256 * 1024, 7)
-const multipart = Buffer.concat([
-  Buffer.from(
-    '--soak\r\nContent-Disposition: form-data; name="jarfile"; filename="soak.jar"\r\n' +
-      'Content-Type: application/x-java-archive\r\n\r\n',
-  ),
-  jar,
-  Buffer.from('\r\n--soak--\r\n'),
-])
-loop(async () => {
-  const text = await call('upload', [200], {
+const multipartHead = Buffer.from(
+  '--soak\r\nContent-Disposition: form-data; name="jarfile"; filename="soak.jar"\r\n' +
+    'Content-Type: application/x-java-archive\r\n\r\n',
+)
+const multipartTail = Buffer.from('\r\n--soak--\r\n')
+const multipart = Buffer.concat([multipartHead, jar, multipartTail])
+const uploadAndDelete = async (body: Buffer | Readable, kind = 'upload') => {
+  const text = await call(kind, [200], {
     path: '/jars/upload',
     method: 'POST',
     headers: { authorization: OPS, 'content-type': 'multipart/form-data; boundary=soak' },
-    body: multipart,
+    body,
   })
   const filename = (JSON.parse(text || '{}') as { filename?: string }).filename
   if (filename !== undefined) {
     const id = filename.slice(filename.lastIndexOf('/') + 1)
     await call('delete', [200], { path: `/jars/${id}`, method: 'DELETE', headers: { authorization: OPS } })
   }
+}
+loop(async () => {
+  await uploadAndDelete(multipart)
   await sleep(1_000)
 })
-// Denials: a viewer uploading (refused at its headers).
-loop(async () => {
-  await call('denied', [403], {
-    path: '/jars/upload',
-    method: 'POST',
-    headers: { authorization: VIEW, 'content-type': 'multipart/form-data; boundary=soak' },
-    body: multipart,
+
+if (args.sidecar) {
+  // The operator: a new TLS connection with its client certificate for every call, as its RestClusterClient
+  // is made anew per observation; at most five calls a second, far more than one FlinkDeployment's reconcile loop.
+  const operatorConnect = { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client-key.pem') }
+  const jobs = JSON.parse(
+    await call('operator', [200], {
+      path: '/jobs/overview',
+      dispatcher: new Agent({ connect: operatorConnect }),
+    }),
+  ) as { jobs: { jid: string }[] }
+  const jobId = jobs.jobs[0]!.jid
+  const operatorRoutes = ['/jobs/overview', `/jobs/${jobId}`, '/config']
+  loop(async () => {
+    for (const path of operatorRoutes) {
+      const dispatcher = new Agent({ connect: operatorConnect })
+      await call('operator', [200], { path, headers: { connection: 'close' }, dispatcher })
+      await dispatcher.close()
+      await sleep(200)
+    }
   })
-  await sleep(500)
-})
-// Bad logins from rotating addresses: 401, then 429 once an address or the name is locked out.
-let badAddress = 0
-loop(async () => {
-  badAddress = (badAddress + 1) % 200
-  const dispatcher = new Agent({ connect: connectFrom(`127.0.20.${badAddress + 1}`) })
-  await call('bad-login', [401, 429], {
-    path: '/overview',
-    headers: { authorization: basic(`guess-${Math.floor(Math.random() * 1e6)}`, 'x') },
-    dispatcher,
+  // One 1 GiB jar, streamed in 1 MiB chunks (never held in memory), 20 s in.
+  loops.push(
+    (async () => {
+      await sleep(20_000)
+      const chunk = Buffer.alloc(1024 * 1024, 7)
+      async function* body() {
+        yield multipartHead
+        for (let i = 0; i < 1024 && running; i += 1) yield chunk
+        yield multipartTail
+      }
+      await uploadAndDelete(Readable.from(body()), 'upload-1GiB')
+    })(),
+  )
+} else {
+  // CLI: a new connection per call.
+  loop(async () => {
+    await call('cli', [200], { path: '/jobs/overview', headers: { authorization: OPS, connection: 'close' } })
+    await sleep(200)
   })
-  await dispatcher.close()
-  await sleep(100)
-})
+  // Denials: a viewer uploading (refused at its headers).
+  loop(async () => {
+    await call('denied', [403], {
+      path: '/jars/upload',
+      method: 'POST',
+      headers: { authorization: VIEW, 'content-type': 'multipart/form-data; boundary=soak' },
+      body: multipart,
+    })
+    await sleep(500)
+  })
+  // Bad logins from rotating addresses: 401, then 429 once an address or the name is locked out.
+  let badAddress = 0
+  loop(async () => {
+    badAddress = (badAddress + 1) % 200
+    const dispatcher = new Agent({ connect: connectFrom(`127.0.20.${badAddress + 1}`) })
+    await call('bad-login', [401, 429], {
+      path: '/overview',
+      headers: { authorization: basic(`guess-${Math.floor(Math.random() * 1e6)}`, 'x') },
+      dispatcher,
+    })
+    await dispatcher.close()
+    await sleep(100)
+  })
+}
 
 interface Sample {
   atSec: number
@@ -183,7 +247,9 @@ interface Sample {
 const samples: Sample[] = []
 const metric = (text: string, name: string) =>
   Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1])
+const loadAtStart = Math.round(loadavg()[0]! * 100) / 100
 const started = Date.now()
+const cpuAtStart = cpuSecondsOf(proxy.pid!)
 while (Date.now() - started < DURATION_MS) {
   await sleep(SAMPLE_MS)
   const text = await (await request(`http://127.0.0.1:${ADMIN_PORT}/metrics`)).body.text()
@@ -210,8 +276,21 @@ const drift = (key: keyof Sample) => {
   const last = warm.at(-1)![key] as number
   return { afterWarmUp: first, end: last, changePct: Math.round(((last - first) / first) * 1000) / 10 }
 }
+// The proxy's CPU time (utime + stime, clock ticks of 10 ms) over the run: its average use in cores.
+const averageCores =
+  Math.round(((cpuSecondsOf(proxy.pid!) - cpuAtStart) / ((Date.now() - started) / 1000)) * 1000) / 1000
+// The kernel's high-water mark of the proxy's resident set: the peak between samples too.
+const peakRssMb =
+  Math.round(
+    Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${proxy.pid}/status`, 'utf8'))?.[1]) / 102.4,
+  ) / 10
 const report = {
   minutes: Number(args.minutes),
+  shape: args.sidecar ? 'sidecar' : 'mixed',
+  // The machine is shared: the 1-minute load average at the start and the end says how busy it was.
+  loadAverage: { start: loadAtStart, end: Math.round(loadavg()[0]! * 100) / 100 },
+  peakRssMiB: peakRssMb,
+  averageCores,
   requests: counts.requests,
   unexpected: counts.unexpected,
   byKind: counts.byKind,
@@ -233,6 +312,12 @@ const { samples: _omitted, ...summary } = report
 console.log(JSON.stringify(summary, null, 2))
 await standin.close()
 process.exit(0)
+
+/** A process's CPU time so far: utime + stime from /proc/<pid>/stat, in clock ticks of 10 ms. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 /** Four small line charts over time: RSS, heap, open fds, event-loop delay p99. */
 function chart(points: readonly Sample[]): string {

@@ -42,12 +42,18 @@ const ENV = {
 }
 const TOP_LEVEL_KEYS = new Set(Object.keys(ConfigSchema.properties))
 
+/**
+ * The yaml blocks of a Markdown text, unindented. Excerpts generated from docker/k8s/ (after a `<!-- from ... -->`
+ * marker) are left to test/unit/k8s-docs.test.ts, except the flink-guard configs of ConfigMaps.
+ */
 function yamlBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^ *```yaml\n([\s\S]*?)^ *```/gm)].map((match) => {
-    const lines = match[1]!.split('\n')
-    const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length))
-    return lines.map((line) => line.slice(indent)).join('\n')
-  })
+  return [...markdown.matchAll(/(?:^ *<!-- from (.*) -->\n)?^ *```yaml\n([\s\S]*?)^ *```/gm)]
+    .filter((match) => match[1] === undefined || match[1].endsWith('/data/flink-guard.yaml'))
+    .map((match) => {
+      const lines = match[2]!.split('\n')
+      const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length))
+      return lines.map((line) => line.slice(indent)).join('\n')
+    })
 }
 
 const docs = ['README.md', ...readdirSync(join(root, 'docs')).map((name) => `docs/${name}`)].filter((p) =>

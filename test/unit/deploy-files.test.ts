@@ -105,29 +105,6 @@ describe('Kubernetes manifests', () => {
     }
     expect(flinkConfig.rest['bind-address']).toBe('127.0.0.1')
   })
-
-  it('admits flink-guard and the operator to Flink REST, and Flink’s pods to RPC and blob, in the gateway layout', () => {
-    const policy = manifests[1]!.documents.find((doc) => doc.kind === 'NetworkPolicy')!
-    // The labels native Flink puts on a JobManager pod (flink-kubernetes Constants: component, type).
-    expect(policy.spec.podSelector).toEqual({
-      matchLabels: { component: 'jobmanager', type: 'flink-native-kubernetes' },
-    })
-    const rule = (port: number) =>
-      policy.spec.ingress.filter((r: Manifest) => r.ports.some((p: Manifest) => p.port === port))
-    expect(rule(8081)).toHaveLength(1)
-    expect(rule(8081)[0].from).toEqual([
-      { podSelector: { matchLabels: { app: 'flink-guard' } } },
-      {
-        namespaceSelector: {},
-        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'flink-kubernetes-operator' } },
-      },
-    ])
-    for (const port of [6123, 6124]) {
-      expect(rule(port)[0].from).toEqual([
-        { podSelector: { matchLabels: { type: 'flink-native-kubernetes' } } },
-      ])
-    }
-  })
 })
 
 describe('docker/grafana/flink-guard.json', () => {
@@ -160,28 +137,5 @@ describe('docker/grafana/flink-guard.json', () => {
     ]) {
       expect(titles).toContain(topic)
     }
-  })
-})
-
-describe('docs/deploy-kubernetes.md shows the manifests’ configs as they are', () => {
-  const doc = read('docs/deploy-kubernetes.md')
-  /** The yaml block after `<!-- <file> ConfigMap <name> -->`, unindented. */
-  const blockAfter = (marker: string): string => {
-    const at = doc.indexOf(`<!-- ${marker} -->`)
-    expect(at, marker).toBeGreaterThan(-1)
-    const fence = /```yaml\n([\s\S]*?)\n\s*```/.exec(doc.slice(at))!
-    return `${fence[1]!
-      .split('\n')
-      .map((line) => line.replace(/^ {3}/, ''))
-      .join('\n')}\n`
-  }
-  it.each([
-    ['docker/k8s/sidecar.yaml', 'flink-guard-config'],
-    ['docker/k8s/flink-deployment.yaml', 'flink-guard-operator-config'],
-  ])('%s ConfigMap %s', (file, name) => {
-    const configMap = parseAllDocuments(read(file))
-      .map((document) => document.toJS() as Manifest)
-      .find((doc) => doc.kind === 'ConfigMap' && doc.metadata.name === name)!
-    expect(blockAfter(`${file} ConfigMap ${name}`)).toBe(configMap.data['flink-guard.yaml'])
   })
 })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
-import { parse } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
 
 /**
  * Offline checks of Kubernetes manifests: the Flink Kubernetes Operator's CRD schema applied strictly (an
@@ -44,28 +44,48 @@ function mapValues(record: Json, map: (value: Json) => Json): Json {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]))
 }
 
-const validators = new Map<OperatorCrdVersion, ReturnType<Ajv['compile']>>()
+/** The other CRDs the manifests use, pinned, each copied with its LICENSE (test/fixtures/k8s/README.md). */
+const OTHER_CRDS: Readonly<Record<string, string>> = {
+  'monitoring.coreos.com PodMonitor': 'monitoring.coreos.com_podmonitors-v0.93.0.yaml',
+  'cert-manager.io Certificate': 'cert-manager.io_certificates-v1.21.1.yaml',
+}
+
+const validators = new Map<string, ReturnType<Ajv['compile']> | string>()
 
 /** Problems of a FlinkDeployment under the operator CRD of `version`, as `path: message` lines. */
 export function flinkDeploymentProblems(resource: Json, version: OperatorCrdVersion): string[] {
-  let validate = validators.get(version)
+  return crdSchemaProblems(resource, `flinkdeployments.flink.apache.org-v1.${version}.yml`)
+}
+
+/** Problems of a custom resource under its pinned CRD (the operator's 1.15.0); null for a kind with none. */
+export function crdProblems(resource: Json): string[] | null {
+  if (resource.kind === 'FlinkDeployment') return flinkDeploymentProblems(resource, '1.15.0')
+  const file = OTHER_CRDS[`${String(resource.apiVersion).split('/')[0]} ${resource.kind}`]
+  return file === undefined ? null : crdSchemaProblems(resource, file)
+}
+
+function crdSchemaProblems(resource: Json, file: string): string[] {
+  const served = String(resource.apiVersion).split('/')[1]
+  const key = `${file} ${served}`
+  let validate = validators.get(key)
   if (validate === undefined) {
-    const crd = parse(
-      readFileSync(new URL(`flinkdeployments.flink.apache.org-v1.${version}.yml`, FIXTURES), 'utf8'),
-    )
-    const served = (crd.spec.versions as Json[]).find((v) => v.name === resource.apiVersion.split('/')[1])
-    if (served === undefined) return [`apiVersion ${resource.apiVersion} is not served by CRD ${version}`]
-    const schema = strict(served.schema.openAPIV3Schema)
-    // The API server adds the object's envelope to every CRD schema.
-    schema.properties = {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      ...schema.properties,
+    const crd = parse(readFileSync(new URL(file, FIXTURES), 'utf8'))
+    const version = (crd.spec.versions as Json[]).find((v) => v.name === served && v.served !== false)
+    if (version === undefined) validate = `apiVersion ${resource.apiVersion} is not served by ${file}`
+    else {
+      const schema = strict(version.schema.openAPIV3Schema)
+      // The API server adds the object's envelope to every CRD schema.
+      schema.properties = {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object' },
+        ...schema.properties,
+      }
+      validate = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(schema)
     }
-    validate = new Ajv({ allErrors: true, strict: false }).compile(schema)
-    validators.set(version, validate)
+    validators.set(key, validate)
   }
+  if (typeof validate === 'string') return [validate]
   return validate(resource) ? [] : (validate.errors ?? []).map(describe)
 }
 
@@ -239,4 +259,98 @@ function checkValue(
     if (attributeType === undefined) problems.push(`${where}: unknown field "${key}"`)
     else checkValue(item, attributeType, `${at}/${key}`, models, problems)
   }
+}
+
+/**
+ * Every schema problem of one manifest, as `kubectl apply --validate=strict` would find them: a custom resource
+ * against its CRD, a core kind against the Kubernetes models, a FlinkDeployment's pod templates as pod specs
+ * too. A kind with no schema here is a problem itself: nothing is let through unchecked.
+ */
+export function manifestProblems(resource: Json, models: Record<string, unknown>): string[] {
+  if (resource.parseError !== undefined) return [`does not parse: ${resource.parseError}`]
+  const problems = crdProblems(resource) ?? coreProblems(resource, models)
+  if (problems === null) return [`no schema for ${resource.apiVersion} ${resource.kind}`]
+  const podTemplates =
+    resource.kind === 'FlinkDeployment'
+      ? podSpecsOf(resource).flatMap(({ where, spec }) =>
+          podSpecProblems(spec, models).map((problem) => `${where}: ${problem}`),
+        )
+      : []
+  return [...problems, ...podTemplates]
+}
+
+/** A connection's source, as a NetworkPolicy sees it: its pod's labels and its namespace's. */
+export interface Peer {
+  readonly pod: Readonly<Record<string, string>>
+  /** Absent: the policy's own namespace. */
+  readonly namespace?: Readonly<Record<string, string>>
+}
+
+const matches = (selector: Json | undefined, labels: Readonly<Record<string, string>>): boolean =>
+  Object.entries(selector?.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&
+  (selector?.matchExpressions ?? []).length === 0
+
+/**
+ * Whether an ingress NetworkPolicy admits a TCP connection from `peer` to `port` of a pod it selects
+ * (networking.k8s.io/v1 semantics: rules are ORed; within a rule, any `from` entry and any port; an entry with
+ * both selectors needs both; `endPort` makes a range). Only matchLabels selectors: an expression fails closed.
+ */
+export function ingressAdmits(policy: Json, peer: Peer, port: number): boolean {
+  return (policy.spec.ingress ?? []).some((rule: Json) => {
+    const fromOk =
+      rule.from === undefined ||
+      rule.from.some((entry: Json) => {
+        if (entry.ipBlock !== undefined) return false
+        const namespaceOk =
+          entry.namespaceSelector === undefined
+            ? peer.namespace === undefined
+            : matches(entry.namespaceSelector, peer.namespace ?? {})
+        const podOk = entry.podSelector === undefined || matches(entry.podSelector, peer.pod)
+        return namespaceOk && podOk
+      })
+    const portOk =
+      rule.ports === undefined ||
+      rule.ports.some(
+        (p: Json) =>
+          (p.protocol ?? 'TCP') === 'TCP' &&
+          (p.port === undefined || (port >= p.port && port <= (p.endPort ?? p.port))),
+      )
+    return fromOk && portOk
+  })
+}
+
+/** A Kubernetes object found in a Markdown file's ```yaml block, with where it was. */
+export interface DocObject {
+  readonly where: string
+  readonly name: string
+  readonly object: Json
+}
+
+/**
+ * Every Kubernetes object (a YAML document with apiVersion and kind) in the ```yaml blocks of a Markdown text,
+ * indented blocks (inside a list) included, several documents a block. A block that does not parse but names
+ * an apiVersion and a kind is reported as an object with a `parseError`, so it cannot slip through.
+ */
+export function kubernetesObjectsIn(markdown: string, file: string): DocObject[] {
+  const objects: DocObject[] = []
+  for (const block of markdown.matchAll(/^( *)```yaml\n([\s\S]*?)^\1```$/gm)) {
+    const indent = block[1]!.length
+    const text = block[2]!
+      .split('\n')
+      .map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length)))
+      .join('\n')
+    const line = markdown.slice(0, block.index).split('\n').length
+    for (const document of parseAllDocuments(text)) {
+      const where = `${file}:${line}`
+      if (document.errors.length > 0) {
+        if (/^apiVersion:/m.test(text) && /^kind:/m.test(text))
+          objects.push({ where, name: 'unparsable', object: { parseError: document.errors[0]!.message } })
+        continue
+      }
+      const object = document.toJS() as Json | null
+      if (object?.apiVersion === undefined || object.kind === undefined) continue
+      objects.push({ where, name: `${object.kind}/${object.metadata?.name}`, object })
+    }
+  }
+  return objects
 }
