@@ -123,7 +123,9 @@ loop(async () => {
   await sleep(200)
 })
 // Uploads of a 256 KiB jar, then its deletion, so the stand-in's disk stays flat.
+// It starts as a ZIP file does: limits.uploads.jarFilesOnly refuses anything else.
 const jar = Buffer.alloc(256 * 1024, 7)
+jar.write('PK\u0003\u0004', 0, 'latin1')
 const multipart = Buffer.concat([
   Buffer.from(
     '--soak\r\nContent-Disposition: form-data; name="jarfile"; filename="soak.jar"\r\n' +
