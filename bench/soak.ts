@@ -145,7 +145,9 @@ for (let i = 0; i < 10; i += 1) {
   })
 }
 // Uploads of a 256 KiB jar, then its deletion, so the stand-in's disk stays flat.
+// It starts as a ZIP file does: limits.uploads.jarFilesOnly refuses anything else.
 const jar = Buffer.alloc(256 * 1024, 7)
+jar.write('PK\u0003\u0004', 0, 'latin1')
 const multipartHead = Buffer.from(
   '--soak\r\nContent-Disposition: form-data; name="jarfile"; filename="soak.jar"\r\n' +
     'Content-Type: application/x-java-archive\r\n\r\n',
@@ -195,6 +197,7 @@ if (args.sidecar) {
     (async () => {
       await sleep(20_000)
       const chunk = Buffer.alloc(1024 * 1024, 7)
+      chunk.write('PK\u0003\u0004', 0, 'latin1')
       async function* body() {
         yield multipartHead
         for (let i = 0; i < 1024 && running; i += 1) yield chunk

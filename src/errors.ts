@@ -29,6 +29,10 @@ export const ERRORS = {
 
   // Requests as they arrive
   FG_ERR_REQUEST_MALFORMED: { status: 400, message: 'The request is malformed' },
+  FG_ERR_UPLOAD_NOT_A_JAR: {
+    status: 415,
+    message: 'The upload is refused: it is not a jar file (limits.uploads.jarFilesOnly)',
+  },
   FG_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit' },
   FG_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   FG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
@@ -164,6 +168,10 @@ export const ERRORS = {
   FG_ERR_AUTHZ_NO_PRESET: { status: 403, message: 'None of your roles is mapped to a preset' },
   FG_ERR_AUTHZ_PRESET_INSUFFICIENT: { status: 403, message: 'Your preset does not allow this Flink action' },
   FG_ERR_AUTHZ_RULE_DENIED: { status: 403, message: 'An authorization rule denies this request' },
+  FG_ERR_AUTHZ_ARGUMENT_DENIED: {
+    status: 403,
+    message: 'The arguments of this action are not allowed',
+  },
   FG_ERR_AUTHZ_PROFILE_DENIED: {
     status: 403,
     message: 'This Flink action is not one of the calls your client profile allows',

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { ArgumentsConfigSchema } from '../arguments/config.js'
 import { PRESETS } from './presets.js'
 import { PROFILES } from './profiles.js'
 
@@ -42,6 +43,7 @@ export const AuthzConfigSchema = Type.Object(
       default: [],
       description: 'Allow or deny by method, path pattern, preset and subject; a matching deny always wins.',
     }),
+    arguments: ArgumentsConfigSchema,
     sensLogsFor: Type.Union([Type.Literal('admin'), Type.Literal('operator')], {
       default: 'admin',
       description: 'The lowest preset that may read the JobManager and TaskManager log and stdout routes.',

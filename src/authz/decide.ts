@@ -1,3 +1,4 @@
+import type { ArgumentGrant } from '../arguments/rules.js'
 import type { Identity } from '../auth/identity.js'
 import { FlinkGuardError } from '../errors.js'
 import type { CanonicalPath } from './canonical-path.js'
@@ -48,6 +49,8 @@ export interface AuthzPolicy {
   readonly rules?: readonly AuthzRule[]
   /** Who may read the SENS log routes; default `admin`. */
   readonly sensLogsFor?: SensLogsFor
+  /** What control actions may carry (src/arguments/); empty: not checked. */
+  readonly arguments?: readonly ArgumentGrant[]
 }
 
 interface CompiledRule {
@@ -67,6 +70,7 @@ export interface CompiledPolicy {
   readonly profiles: ReadonlyMap<string, Profile>
   readonly rules: readonly CompiledRule[]
   readonly sensLogsFor: SensLogsFor
+  readonly arguments: readonly ArgumentGrant[]
 }
 
 export type Decision =
@@ -96,6 +100,7 @@ export type DenyCode =
   | 'FG_ERR_AUTHZ_PRESET_INSUFFICIENT'
   | 'FG_ERR_AUTHZ_RULE_DENIED'
   | 'FG_ERR_AUTHZ_PROFILE_DENIED'
+  | 'FG_ERR_AUTHZ_ARGUMENT_DENIED'
   | 'FG_ERR_PATH_PARAM_INVALID'
 
 const METHOD = /^[A-Z]+$/
@@ -129,7 +134,8 @@ export function compilePolicy(policy: AuthzPolicy): CompiledPolicy {
     throw invalid('authz.sensLogsFor', `must be operator or admin, got ${JSON.stringify(sensLogsFor)}`)
   }
   const rules = (policy.rules ?? []).map((rule, index) => compileRule(rule, index))
-  return Object.freeze({ roles, profiles, rules: Object.freeze(rules), sensLogsFor })
+  const grants = Object.freeze([...(policy.arguments ?? [])])
+  return Object.freeze({ roles, profiles, rules: Object.freeze(rules), sensLogsFor, arguments: grants })
 }
 
 function compileRule(rule: AuthzRule, index: number): CompiledRule {

@@ -83,6 +83,16 @@ export const ConfigSchema = Type.Object(
           description:
             'Open client connections at once; one more is refused (plain HTTP: 503 FG_ERR_REQUEST_TOO_MANY_CONNECTIONS, TLS: closed before the handshake).',
         }),
+        uploads: strictObject(
+          {
+            jarFilesOnly: Type.Boolean({
+              default: true,
+              description:
+                'POST /jars/upload must carry jar files: each file part must start as a ZIP file does (PK\\x03\\x04), checked as the body streams and refused with 415 before that part reaches Flink.',
+            }),
+          },
+          'What uploads may carry.',
+        ),
         maxConnectionsPerAddress: Type.Integer({
           minimum: 1,
           default: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,

@@ -47,6 +47,7 @@ export const ForwardAuthConfigSchema = Type.Object(
 export function forwardAuthProblems(config: {
   forwardAuth?: Partial<Static<typeof ForwardAuthConfigSchema>>
   auth?: { oidc?: unknown }
+  authz?: { arguments?: unknown }
 }): string[] {
   const forwardAuth = config.forwardAuth
   if (forwardAuth === undefined || typeof forwardAuth !== 'object' || forwardAuth.enabled !== true) return []
@@ -69,6 +70,12 @@ export function forwardAuthProblems(config: {
   if (config.auth?.oidc !== undefined) {
     problems.push(
       '"forwardAuth" cannot be used with auth.oidc: a front proxy does not pass the login redirect on; use jwt (tokens from your IdP), basic or anonymous there',
+    )
+  }
+  // authz.arguments judges the body of a control action; a check carries none, so it could never be judged.
+  if (Array.isArray(config.authz?.arguments) && config.authz.arguments.length > 0) {
+    problems.push(
+      '"forwardAuth" cannot be used with authz.arguments: a front proxy\'s check carries no body to judge',
     )
   }
   return problems

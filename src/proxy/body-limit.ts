@@ -10,6 +10,11 @@ export class BodyLimit extends Transform {
   exceeded = false
   readonly error: FlinkGuardError
 
+  /** Why the body was refused while it streamed, or null. */
+  get refusal(): FlinkGuardError | null {
+    return this.exceeded ? this.error : null
+  }
+
   constructor(private readonly maxBytes: number) {
     super()
     this.error = bodyTooLarge(maxBytes)

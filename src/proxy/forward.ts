@@ -3,6 +3,8 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import { PassThrough, type Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Pool } from 'undici'
+import { JarUploadScreen } from '../arguments/jar-upload.js'
+import { screenRequestBody } from '../arguments/screen.js'
 import type { Config } from '../config/schema.js'
 import { FlinkGuardError } from '../errors.js'
 import type { UpstreamConfig } from '../upstream/config.js'
@@ -76,11 +78,16 @@ export function createForwarder(
       },
       headerPolicy,
     )
-    const body = requestBody(request, maxBodyBytes)
-    if (body !== null && raw.headers.expect !== undefined) {
+    const streamed = requestBody(request, maxBodyBytes)
+    if (streamed !== null && raw.headers.expect !== undefined) {
       // The request passed every check in onRequest: now, and only now, invite the client to send its body.
       reply.raw.writeContinue()
     }
+    // What an upload or a control action carries is judged before Flink acts on it (src/arguments/).
+    const body = await screenRequestBody(request, streamed, {
+      grants: request.upstream!.policy.arguments,
+      jarFilesOnly: config.limits.uploads.jarFilesOnly,
+    })
 
     // undici takes an EventEmitter as the abort signal: far cheaper per request than an AbortController,
     // whose EventTarget machinery showed as 4% of the proxy's busy time in a profile.
@@ -145,7 +152,9 @@ export function createForwarder(
         return reply
       }
       if (aborted) return reply.code(CLIENT_CLOSED_REQUEST).send()
-      if (body instanceof BodyLimit && body.exceeded) throw body.error
+      // The body refused itself on the way (too large, no jar): that refusal, not Flink's broken exchange.
+      const refusal = request.bodyMeter?.refusal ?? (body instanceof JarUploadScreen ? body.refusal : null)
+      if (refusal !== null) throw refusal
       const failure = upstreamError(err)
       observer?.upstreamFailed(request, failure)
       throw failure

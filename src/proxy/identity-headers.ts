@@ -2,7 +2,7 @@ import type { Identity } from '../auth/identity.js'
 import { FlinkGuardError } from '../errors.js'
 
 /** C0 controls and DEL: a CR or LF in a header value would end it (RFC 9110 §5.5), the rest are refused too. */
-function hasControl(value: string): boolean {
+export function hasControl(value: string): boolean {
   for (let i = 0; i < value.length; i += 1) {
     const code = value.charCodeAt(i)
     if (code < 0x20 || code === 0x7f) return true

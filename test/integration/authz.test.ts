@@ -68,7 +68,7 @@ describe('a viewer', () => {
 
   it('is refused every action with 403 in Flink error shape, and nothing reaches Flink', async () => {
     const job = runningJob()
-    const jar = multipartJar('job.jar', 'PK')
+    const jar = multipartJar('job.jar', 'PK\u0003\u0004')
     const attempts = [
       ['PATCH', `/jobs/${job.id}`, undefined],
       ['GET', `/jobs/${job.id}/yarn-cancel`, undefined],
@@ -101,7 +101,7 @@ describe('an operator', () => {
     })
     expect(savepoint.status).toBe(202)
     expect(savepoint.json()).toHaveProperty('request-id')
-    const jar = multipartJar('job.jar', 'PK')
+    const jar = multipartJar('job.jar', 'PK\u0003\u0004')
     const upload = await call('operator', 'POST', '/jars/upload', {
       body: jar.body,
       headers: { 'content-type': jar.contentType },
@@ -145,7 +145,7 @@ describe('a deployer', () => {
 
 describe('an admin', () => {
   it('sees server paths intact and may shut the cluster down', async () => {
-    const jar = multipartJar('admin.jar', 'PK')
+    const jar = multipartJar('admin.jar', 'PK\u0003\u0004')
     const upload = await call('admin', 'POST', '/jars/upload', {
       body: jar.body,
       headers: { 'content-type': jar.contentType },

@@ -24,7 +24,8 @@ const anonymousAs = (preset: string) => ({
  */
 function heldUpload(url: string, jarBytes: number) {
   const boundary = `----reload${randomBytes(6).toString('hex')}`
-  const jar = randomBytes(jarBytes)
+  // A jar starts as a ZIP file does (limits.uploads.jarFilesOnly checks it).
+  const jar = Buffer.concat([Buffer.from('PK\u0003\u0004'), randomBytes(jarBytes - 4)])
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="held.jar"\r\nContent-Type: application/java-archive\r\n\r\n`
   let release!: () => void
   const released = new Promise<void>((resolve) => {

@@ -270,6 +270,15 @@ describe('forwardAuth config', () => {
       }),
     ).toContain('must not lie under "forwardAuth.extAuthzPrefix"')
   })
+  it('refuses authz.arguments, whose bodies a check never carries', () => {
+    expect(
+      problemsOf({
+        auth: { anonymous: {} },
+        authz: { arguments: [{ savepointDirs: ['s3://a/'] }] },
+        forwardAuth: { enabled: true },
+      }),
+    ).toContain('"forwardAuth" cannot be used with authz.arguments')
+  })
   it('refuses the OIDC login, whose redirect a front proxy does not pass on', () => {
     expect(
       problemsOf({

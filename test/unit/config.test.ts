@@ -34,6 +34,7 @@ describe('config', () => {
         maxHeaderCount: 100,
         handshakeTimeoutMs: 10_000,
         maxConnections: 800,
+        uploads: { jarFilesOnly: true },
         maxConnectionsPerAddress: 100,
       },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
@@ -43,6 +44,7 @@ describe('config', () => {
         rules: [],
         sensLogsFor: 'admin',
         allowedNetworks: [],
+        arguments: [],
         trustedProxies: [],
       },
       responses: {

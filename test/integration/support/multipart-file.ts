@@ -33,7 +33,9 @@ export async function writeMultipartJar(jarBytes: number, name = 'big-job.jar'):
   const seed = randomBytes(CHUNK_BYTES)
   for (let written = 0; written < jarBytes; written += CHUNK_BYTES) {
     const chunk = Buffer.from(seed.subarray(0, Math.min(CHUNK_BYTES, jarBytes - written)))
-    chunk.writeUInt32BE(written / CHUNK_BYTES, 0) // every chunk differs, so a reordered or repeated one is caught
+    // A jar starts as a ZIP file does; every chunk differs after that, so a reordered or repeated one is caught.
+    if (written === 0) chunk.write('PK\u0003\u0004', 0, 'latin1')
+    chunk.writeUInt32BE(written / CHUNK_BYTES, 4)
     hash.update(chunk)
     await write(chunk)
   }

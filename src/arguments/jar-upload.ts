@@ -1,0 +1,152 @@
+import { Transform, type TransformCallback } from 'node:stream'
+import { FlinkGuardError } from '../errors.js'
+
+/** A jar is a ZIP file: it starts with a local file header. */
+const ZIP_LOCAL_HEADER = Buffer.from([0x50, 0x4b, 0x03, 0x04])
+/** A part's headers are a few hundred bytes; more is no upload a browser or Flink's CLI makes. */
+const MAX_PART_HEADER_BYTES = 16 * 1024
+/** RFC 2046 §5.1.1 boundary characters, without the space (which would need quoting rules Netty may read otherwise). */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=?]{1,70}$/
+
+/**
+ * The boundary of a `POST /jars/upload` body, or the refusal: with `limits.uploads.jarFilesOnly`, the body must be
+ * `multipart/form-data` with exactly one plain boundary, so the scanner and Flink's Netty decoder split it alike.
+ */
+export function uploadBoundary(contentType: string | undefined): string {
+  const [type = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim())
+  const boundaries = params
+    .filter((param) => /^boundary=/i.test(param))
+    .map((param) => param.slice('boundary='.length).replace(/^"(.*)"$/, '$1'))
+  if (
+    type.toLowerCase() !== 'multipart/form-data' ||
+    boundaries.length !== 1 ||
+    !BOUNDARY.test(boundaries[0]!)
+  ) {
+    throw notAJar('the upload must be multipart/form-data with one boundary')
+  }
+  return boundaries[0]!
+}
+
+/**
+ * Passes a multipart upload through while holding back each part until its headers are read and, for a file
+ * part, its first four bytes: a file that does not start as a ZIP does, or a nested multipart part (whose files
+ * could not be checked), fails the stream before a byte of that part reaches Flink. Everything else streams.
+ */
+export class JarUploadScreen extends Transform {
+  refusal: FlinkGuardError | null = null
+  private readonly delimiter: Buffer
+  /** Bytes not yet passed on; it starts with the line feed the first delimiter lacks, never passed on. */
+  private pending = Buffer.from('\n')
+  private virtualPrefix = 1
+  private state: 'body' | 'part-start' | 'epilogue' = 'body'
+
+  constructor(boundary: string) {
+    super()
+    // A line feed, not CRLF: a decoder that also splits on bare LFs finds no delimiter this scanner misses.
+    this.delimiter = Buffer.from(`\n--${boundary}`)
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.state === 'epilogue') {
+      callback(null, chunk)
+      return
+    }
+    this.pending = Buffer.concat([this.pending, chunk])
+    try {
+      this.advance()
+      callback()
+    } catch (err) {
+      this.refusal = err as FlinkGuardError
+      callback(this.refusal)
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // A body that ends inside a part's headers or before a file's first bytes is cut; Flink refuses the rest.
+    if (this.state === 'part-start') {
+      this.refusal = notAJar('the upload ends before its file could be checked')
+      callback(this.refusal)
+      return
+    }
+    this.passOn(this.pending.length)
+    callback()
+  }
+
+  private advance(): void {
+    for (;;) {
+      if (this.state === 'epilogue') {
+        this.passOn(this.pending.length)
+        return
+      }
+      if (this.state === 'body') {
+        const at = this.pending.indexOf(this.delimiter)
+        if (at === -1) {
+          // The tail could be the start of a delimiter split across chunks.
+          this.passOn(Math.max(0, this.pending.length - this.delimiter.length + 1))
+          return
+        }
+        this.passOn(at)
+        this.state = 'part-start'
+      }
+      if (!this.checkPartStart()) return
+    }
+  }
+
+  /** `pending` starts with a delimiter: false while more bytes are needed to judge the part that follows. */
+  private checkPartStart(): boolean {
+    const after = this.delimiter.length
+    if (this.pending.length < after + 2) return false
+    if (this.pending.subarray(after, after + 2).toString('latin1') === '--') {
+      this.state = 'epilogue'
+      return true
+    }
+    const contentStart = endOfHeaders(this.pending, after)
+    const headerBytes = (contentStart === -1 ? this.pending.length : contentStart) - after
+    if (headerBytes > MAX_PART_HEADER_BYTES) throw notAJar('a part has too many header bytes')
+    if (contentStart === -1) return false
+    const headers = this.pending.subarray(after, contentStart).toString('latin1').toLowerCase()
+    if (/^content-type:\s*multipart\//m.test(headers)) {
+      throw notAJar('a part is itself multipart')
+    }
+    if (/^content-disposition:[^\r\n]*filename/m.test(headers)) {
+      if (this.pending.length < contentStart + ZIP_LOCAL_HEADER.length) return false
+      if (
+        !this.pending.subarray(contentStart, contentStart + ZIP_LOCAL_HEADER.length).equals(ZIP_LOCAL_HEADER)
+      ) {
+        throw notAJar('a file part does not start as a jar (ZIP) file does')
+      }
+    }
+    this.passOn(contentStart)
+    this.state = 'body'
+    return true
+  }
+
+  /** Passes on the first `count` bytes of `pending`, less the virtual CRLF at the very start. */
+  private passOn(count: number): void {
+    if (count === 0) return
+    const skip = Math.min(this.virtualPrefix, count)
+    this.virtualPrefix -= skip
+    if (count > skip) this.push(this.pending.subarray(skip, count))
+    this.pending = this.pending.subarray(count)
+  }
+}
+
+/**
+ * Where a part's content starts: after the delimiter's line and the header lines, the first empty line ends the
+ * headers. Lines end in LF with an optional CR, as lenient decoders read them. -1 while that line has not come.
+ */
+function endOfHeaders(bytes: Buffer, from: number): number {
+  let lineStart = bytes.indexOf(0x0a, from) + 1
+  if (lineStart === 0) return -1
+  for (;;) {
+    const lineEnd = bytes.indexOf(0x0a, lineStart)
+    if (lineEnd === -1) return -1
+    const length = lineEnd - lineStart - (bytes[lineEnd - 1] === 0x0d ? 1 : 0)
+    if (length <= 0) return lineEnd + 1
+    lineStart = lineEnd + 1
+  }
+}
+
+function notAJar(why: string): FlinkGuardError {
+  return new FlinkGuardError('FG_ERR_UPLOAD_NOT_A_JAR', { message: `The upload is refused: ${why}` })
+}
