@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
+import { addressKey } from './auth/basic/throttle.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
@@ -21,6 +22,7 @@ import { bodyTooLarge } from './proxy/body-limit.js'
 import { limitConnections } from './proxy/connection-limit.js'
 import { hasValidHost } from './proxy/host-header.js'
 import { isPreflight } from './proxy/response-policy.js'
+import { createFailureRateStore } from './ratelimit/create-store.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
 import { forwardToUpstream, upstreamStage } from './upstream/stage.js'
@@ -81,6 +83,8 @@ export async function buildProxyApp(
   const securityHeadersOf = (request: FastifyRequest, pipeline: Pipeline) =>
     request.protocol === 'https' ? pipeline.headersOverTls : pipeline.headersOverHttp
   const tls = deps.tls
+  // The budget of refused requests per client address outlives config reloads (a restart-only key).
+  const failureRate = createFailureRateStore(config.limits.failedRequests)
   // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
   // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
   const serverOptions = {
@@ -149,6 +153,10 @@ export async function buildProxyApp(
   app.decorateRequest('authz', null)
   app.decorateRequest('flinkOutcome', null)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
+  if (failureRate !== null) {
+    metrics?.observeRateLimitAddresses(() => failureRate.size)
+    app.addHook('onClose', () => failureRate.close())
+  }
   app.setNotFoundHandler((request, reply) =>
     replyWithError(
       new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
@@ -278,6 +286,13 @@ export async function buildProxyApp(
       request.log.warn({ method, reason, user, remoteAddress: request.ip }, 'authentication refused')
     }
     if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
+    // Every refusal spends the address's budget; past it the answer is a 429 instead (src/ratelimit/).
+    const limitedForSec = await failureRate?.charge(addressKey(request.ip), Date.now())
+    if (limitedForSec !== undefined && limitedForSec !== null) {
+      metrics?.recordRateLimited()
+      reply.header('retry-after', String(limitedForSec))
+      throw new FlinkGuardError('FG_ERR_REQUEST_RATE_LIMITED')
+    }
     if (login?.redirectsToLogin(request.method, request.headers, result.refusal)) {
       return redirect(reply, await login.start(request.url))
     }

@@ -37,6 +37,10 @@ export const ERRORS = {
     message: 'Too many open connections; retry shortly',
     retryAfterSec: 1,
   },
+  FG_ERR_REQUEST_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many failed or unauthenticated requests from this address; retry later',
+  },
   FG_ERR_REQUEST_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
 
   // Forwarding to Flink. Flink's RestClusterClient retries a 503 (and its own connection errors) but no other
