@@ -1,8 +1,8 @@
 import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
+import { addressKey } from './auth/basic/throttle.js'
 import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
-import { addressKey } from './auth/basic/throttle.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
@@ -176,7 +176,11 @@ export async function buildProxyApp(
     markAccessStart(request)
     // The response's close fires once, finished or cut: then the pipeline may retire.
     const { pipeline, release } = pipelines.acquire()
-    reply.raw.once('close', release)
+    reply.raw.once('close', () => {
+      release()
+      // A response destroyed before it finished never reaches onResponse: recorded here, with its outcome.
+      if (!reply.raw.writableFinished) record(request, reply)
+    })
     request.pipeline = pipeline
     const { allowedNetworks, cors } = pipeline
     const { maxBodyBytes, maxHeaderCount } = pipeline.config.limits
@@ -214,11 +218,15 @@ export async function buildProxyApp(
     request.routeLabel = routeLabelOf(request.method, canonical)
   })
   // 6. Record (registered before the scopes below, so it covers their routes too)
-  app.addHook('onResponse', async (request, reply) => {
+  const recorded = new WeakSet<FastifyRequest>()
+  const record = (request: FastifyRequest, reply: FastifyReply) => {
+    if (recorded.has(request)) return
+    recorded.add(request)
     logAccess(request, reply)
     logAudit(request, reply)
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
-  })
+  }
+  app.addHook('onResponse', async (request, reply) => record(request, reply))
   // The OIDC callback and logout: screened, but outside the authentication scope (they are how one logs in).
   // Whether there is a login, and its paths, take a restart; each request uses its own pipeline's login.
   const initialLogin = pipelines.current.login

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { hashSync } from '@node-rs/bcrypt'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -47,6 +48,36 @@ async function get(path = '/overview') {
   return { status: response.statusCode, code: response.headers['x-flink-guard-error'] }
 }
 
+async function readiness(): Promise<number> {
+  const response = await request(`${proxy.adminUrl}/readyz`)
+  await response.body.dump()
+  return response.statusCode
+}
+
+const BOUNDARY = '----flinkguardslowupload'
+const CHUNK = Buffer.alloc(16 * 1024, 'j')
+
+/** A jar upload whose body takes `chunks` × `gapMs` to arrive, as from a slow link. */
+async function* slowMultipart(chunks: number, gapMs: number): AsyncGenerator<Buffer> {
+  yield Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="jarfile"; filename="slow.jar"\r\n` +
+      'Content-Type: application/java-archive\r\n\r\n',
+  )
+  for (let i = 0; i < chunks; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs))
+    yield CHUNK
+  }
+  yield Buffer.from(`\r\n--${BOUNDARY}--\r\n`)
+}
+
+function upload(body: AsyncIterable<Buffer>) {
+  return request(`${proxy.proxyUrl}/jars/upload`, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    body: Readable.from(body),
+  })
+}
+
 beforeAll(async () => {
   port = await freePort()
   await startFlink()
@@ -66,6 +97,42 @@ describe('Flink killed and restarted on the same port', () => {
     const back = Date.now()
     await eventually(async () => (await get()).status === 200, 1_000)
     expect(Date.now() - back).toBeLessThan(1_000)
+  })
+
+  it('flips /readyz to 503 while Flink is down and back to 200 after its restart', async () => {
+    expect(await readiness()).toBe(200)
+    await stopFlink('SIGKILL')
+    expect(await readiness()).toBe(503)
+    await startFlink()
+    await eventually(async () => (await readiness()) === 200, 2_000)
+  })
+})
+
+describe('a slow upload (body arriving for longer than upstream.timeouts.responseMs)', () => {
+  it('is not cut: responseMs counts from the end of the body, the jar arrives whole', async () => {
+    const started = Date.now()
+    const response = await upload(slowMultipart(12, 200))
+    const body = (await response.body.json()) as { status?: string }
+    expect(Date.now() - started).toBeGreaterThan(2_000)
+    expect(response.statusCode).toBe(200)
+    expect(body.status).toBe('success')
+  })
+
+  it('but is answered 504 at responseMs when Flink stops (SIGSTOP) reading it', async () => {
+    const response = upload(slowMultipart(4_000, 1))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await stopFlink('SIGSTOP')
+    try {
+      const stopped = Date.now()
+      const answered = await response
+      await answered.body.dump()
+      expect(answered.statusCode).toBe(504)
+      expect(answered.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_TIMEOUT')
+      expect(Date.now() - stopped).toBeLessThan(10_000)
+    } finally {
+      flink!.kill('SIGCONT')
+    }
+    await eventually(async () => (await get()).status === 200, 3_000)
   })
 })
 
