@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -9,6 +9,7 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from './support/eventually.js'
 import { freePort } from './support/free-port.js'
+import { writeMultipartJar } from './support/multipart-file.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
 
 /**
@@ -149,6 +150,59 @@ describe('Flink stopped (SIGSTOP)', () => {
       flink!.kill('SIGCONT')
     }
     await eventually(async () => (await get()).status === 200, 3_000)
+  })
+})
+
+describe('the disk filling up while Flink stores an upload', () => {
+  // A file-size limit (RLIMIT_FSIZE, set with util-linux's prlimit on the stand-in's process) makes the write
+  // fail with EFBIG once the file passes it, as a quota or a full disk fails a write (ENOSPC): the stand-in, like
+  // Flink's FileUploadHandler, answers 500 "File upload failed." mid-body. Needs no root and no mount.
+  it('passes Flink error through in its shape, and the proxy stays healthy', async () => {
+    const fullPort = await freePort()
+    const full = spawn(
+      'prlimit',
+      [`--fsize=${1024 * 1024}`, process.execPath, MAIN, 'standin', '--port', String(fullPort)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    const guarded = await startProxy(`http://127.0.0.1:${fullPort}`)
+    try {
+      await eventually(async () => {
+        try {
+          await (await request(`http://127.0.0.1:${fullPort}/overview`)).body.dump()
+          return true
+        } catch {
+          return false
+        }
+      }, 10_000)
+      const jar = await writeMultipartJar(8 * 1024 * 1024)
+      const response = await request(`${guarded.proxyUrl}/jars/upload`, {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/form-data; boundary=${jar.boundary}`,
+          'content-length': String(statSync(jar.path).size),
+        },
+        body: createReadStream(jar.path),
+      })
+      expect(response.statusCode).toBe(500)
+      expect(await response.body.json()).toEqual({ errors: ['File upload failed.'] })
+
+      const ready = await request(`${guarded.adminUrl}/readyz`)
+      await ready.body.dump()
+      expect(ready.statusCode).toBe(200)
+      const small = await writeMultipartJar(64 * 1024)
+      const stored = await request(`${guarded.proxyUrl}/jars/upload`, {
+        method: 'POST',
+        headers: { 'content-type': `multipart/form-data; boundary=${small.boundary}` },
+        body: createReadStream(small.path),
+      })
+      expect(stored.statusCode).toBe(200)
+      expect(((await stored.body.json()) as { status: string }).status).toBe('success')
+    } finally {
+      full.kill('SIGKILL')
+      await guarded.close(1_000)
+    }
   })
 })
 
