@@ -294,8 +294,10 @@ export async function buildProxyApp(
       request.log.warn({ method, reason, user, remoteAddress: request.ip }, 'authentication refused')
     }
     if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
-    // Every refusal spends the address's budget; past it the answer is a 429 instead (src/ratelimit/).
-    const limitedForSec = await failureRate?.charge(addressKey(request.ip), Date.now())
+    // Every refusal spends the address's budget, past which the answer is a 429 (src/ratelimit/); one for an
+    // identity provider that is down (503) says nothing of the client's credential and costs nothing.
+    const limitedForSec =
+      result.error.statusCode < 500 ? await failureRate?.charge(addressKey(request.ip), Date.now()) : null
     if (limitedForSec !== undefined && limitedForSec !== null) {
       metrics?.recordRateLimited()
       reply.header('retry-after', String(limitedForSec))

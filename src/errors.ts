@@ -109,7 +109,13 @@ export const ERRORS = {
     status: 401,
     message: 'The login could not be completed; open the page again to start a new login',
   },
-  FG_ERR_AUTH_PROVIDER_UNAVAILABLE: { status: 502, message: 'The OpenID provider could not be reached' },
+  // A login or a token whose key is not known yet that needs the identity provider while it is down: 503 with
+  // Retry-After (a good credential may succeed later), never a 401 that says the credential is bad.
+  FG_ERR_AUTH_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    retryAfterSec: 5,
+    message: 'The identity provider (OpenID provider or its JWKS) could not be reached; retry shortly',
+  },
   FG_ERR_AUTH_UNSUPPORTED_SCHEME: {
     status: 401,
     message: 'The Authorization header uses a scheme this proxy does not accept',
