@@ -23,18 +23,23 @@ let port: number
 let flink: ChildProcess | null = null
 let proxy: TestProxy
 
-async function startFlink(): Promise<void> {
-  flink = spawn(process.execPath, [MAIN, 'standin', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+/** `flink-guard standin` on `standinPort` in a child process (behind `prefix`, e.g. prlimit), once it answers. */
+async function spawnStandin(standinPort: number, prefix: string[] = []): Promise<ChildProcess> {
+  const command = [...prefix, process.execPath, MAIN, 'standin', '--port', String(standinPort)]
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
   await eventually(async () => {
     try {
-      await (await request(`http://127.0.0.1:${port}/overview`)).body.dump()
+      await (await request(`http://127.0.0.1:${standinPort}/overview`)).body.dump()
       return true
     } catch {
       return false
     }
   }, 10_000)
+  return child
+}
+
+async function startFlink(): Promise<void> {
+  flink = await spawnStandin(port)
 }
 
 async function stopFlink(signal: NodeJS.Signals): Promise<void> {
@@ -159,23 +164,9 @@ describe('the disk filling up while Flink stores an upload', () => {
   // Flink's FileUploadHandler, answers 500 "File upload failed." mid-body. Needs no root and no mount.
   it('passes Flink error through in its shape, and the proxy stays healthy', async () => {
     const fullPort = await freePort()
-    const full = spawn(
-      'prlimit',
-      [`--fsize=${1024 * 1024}`, process.execPath, MAIN, 'standin', '--port', String(fullPort)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    )
+    const full = await spawnStandin(fullPort, ['prlimit', `--fsize=${1024 * 1024}`])
     const guarded = await startProxy(`http://127.0.0.1:${fullPort}`)
     try {
-      await eventually(async () => {
-        try {
-          await (await request(`http://127.0.0.1:${fullPort}/overview`)).body.dump()
-          return true
-        } catch {
-          return false
-        }
-      }, 10_000)
       const jar = await writeMultipartJar(8 * 1024 * 1024)
       const response = await request(`${guarded.proxyUrl}/jars/upload`, {
         method: 'POST',

@@ -28,6 +28,13 @@ afterAll(async () => {
   await httpsFlink.close()
 })
 
+/** A copy of the fixture `name` in a fresh directory (watched by the proxy), and its good bytes. */
+function copyOf(name: string): { file: string; good: Buffer } {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-tls-faults-')), name)
+  copyFileSync(fixture(name), file)
+  return { file, good: readFileSync(file) }
+}
+
 const faults = (file: string, good: Buffer): [string, () => void][] => [
   ['garbage', () => writeFileSync(file, Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a]))],
   ['truncated', () => writeFileSync(file, good.subarray(0, Math.floor(good.length / 2)))],
@@ -42,10 +49,7 @@ async function reloads(proxy: TestProxy, what: string, result: string): Promise<
 
 describe("the listener's keystore broken under the running proxy", () => {
   it('keeps serving the last good certificate; every failure logged and counted, on the watch and on SIGHUP', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fg-tls-faults-'))
-    const keystore = join(dir, 'rest.keystore')
-    copyFileSync(fixture('rest.signed.keystore'), keystore)
-    const good = readFileSync(keystore)
+    const { file: keystore, good } = copyOf('rest.signed.keystore')
     const proxy = await startProxy(standin.url, { tls: { keystore, keystorePassword: KEYSTORE_PASSWORD } })
     try {
       const url = `https://localhost:${new URL(proxy.proxyUrl).port}/overview`
@@ -80,10 +84,7 @@ describe("the listener's keystore broken under the running proxy", () => {
 
 describe('the upstream truststore broken before a SIGHUP', () => {
   it('refuses the reload, keeps the running TLS to Flink, logs and counts it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fg-upstream-tls-faults-'))
-    const truststore = join(dir, 'ca.pem')
-    copyFileSync(fixture('ca.pem'), truststore)
-    const good = readFileSync(truststore)
+    const { file: truststore, good } = copyOf('ca.pem')
     const settings = { upstream: { url: httpsFlink.url, tls: { truststore } } }
     const proxy = await startProxy(httpsFlink.url, settings)
     const reread = () =>
