@@ -35,6 +35,7 @@ describe('config', () => {
         handshakeTimeoutMs: 10_000,
         maxConnections: 800,
         maxConnectionsPerAddress: 100,
+        failedRequests: { burst: 60, perMinute: 30, maxAddresses: 100_000 },
       },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
       authz: {
