@@ -56,6 +56,8 @@ writeFileSync(
     `  jwt: { issuer: "https://idp.example.com", audience: fg, keyFiles: ["${join(work, 'jwks.json')}"] }`,
     `  basic: { htpasswd: "${join(work, 'users.htpasswd')}", cacheTtlSec: 0, throttle: { maxFailuresPerAddress: 1000000, maxFailuresPerUser: 1000000 } }`,
     'authz: { rules: [{ effect: allow, path: "/**" }] }',
+    // The per-address rate limit off, as the lockout above: every storm request must reach bcrypt, the worst case.
+    'limits: { failedRequests: { burst: 0 } }',
     '',
   ].join('\n'),
 )

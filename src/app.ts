@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify'
+import { addressKey } from './auth/basic/throttle.js'
 import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
@@ -22,6 +23,7 @@ import { bodyTooLarge } from './proxy/body-limit.js'
 import { limitConnections } from './proxy/connection-limit.js'
 import { hasValidHost } from './proxy/host-header.js'
 import { isPreflight } from './proxy/response-policy.js'
+import { createFailureRateStore } from './ratelimit/create-store.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
 import { forwardToUpstream, upstreamStage } from './upstream/stage.js'
@@ -84,6 +86,8 @@ export async function buildProxyApp(
   const securityHeadersOf = (request: FastifyRequest, pipeline: Pipeline) =>
     request.protocol === 'https' ? pipeline.headersOverTls : pipeline.headersOverHttp
   const tls = deps.tls
+  // The budget of refused requests per client address outlives config reloads (a restart-only key).
+  const failureRate = createFailureRateStore(config.limits.failedRequests)
   // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
   // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
   const serverOptions = {
@@ -153,6 +157,10 @@ export async function buildProxyApp(
   app.decorateRequest('flinkOutcome', null)
   app.decorateRequest('forwardAuthCheck', false)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
+  if (failureRate !== null) {
+    metrics?.observeRateLimitAddresses(() => failureRate.size)
+    app.addHook('onClose', () => failureRate.close())
+  }
   app.setNotFoundHandler((request, reply) =>
     replyWithError(
       new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
@@ -172,7 +180,11 @@ export async function buildProxyApp(
     markAccessStart(request)
     // The response's close fires once, finished or cut: then the pipeline may retire.
     const { pipeline, release } = pipelines.acquire()
-    reply.raw.once('close', release)
+    reply.raw.once('close', () => {
+      release()
+      // A response destroyed before it finished never reaches onResponse: recorded here, with its outcome.
+      if (!reply.raw.writableFinished) record(request, reply)
+    })
     request.pipeline = pipeline
     const { allowedNetworks, cors } = pipeline
     const { maxBodyBytes, maxHeaderCount } = pipeline.config.limits
@@ -218,11 +230,15 @@ export async function buildProxyApp(
     request.routeLabel = routeLabelOf(request.method, canonical)
   })
   // 6. Record (registered before the scopes below, so it covers their routes too)
-  app.addHook('onResponse', async (request, reply) => {
+  const recorded = new WeakSet<FastifyRequest>()
+  const record = (request: FastifyRequest, reply: FastifyReply) => {
+    if (recorded.has(request)) return
+    recorded.add(request)
     logAccess(request, reply)
     logAudit(request, reply)
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
-  })
+  }
+  app.addHook('onResponse', async (request, reply) => record(request, reply))
   // The OIDC callback and logout: screened, but outside the authentication scope (they are how one logs in).
   // Whether there is a login, and its paths, take a restart; each request uses its own pipeline's login.
   const initialLogin = pipelines.current.login
@@ -297,6 +313,15 @@ export async function buildProxyApp(
       request.log.warn({ method, reason, user, remoteAddress: request.ip }, 'authentication refused')
     }
     if (result.refusal?.setCookies !== undefined) reply.header('set-cookie', result.refusal.setCookies)
+    // Every refusal spends the address's budget, past which the answer is a 429 (src/ratelimit/); one for an
+    // identity provider that is down (503) says nothing of the client's credential and costs nothing.
+    const limitedForSec =
+      result.error.statusCode < 500 ? await failureRate?.charge(addressKey(request.ip), Date.now()) : null
+    if (limitedForSec !== undefined && limitedForSec !== null) {
+      metrics?.recordRateLimited()
+      reply.header('retry-after', String(limitedForSec))
+      throw new FlinkGuardError('FG_ERR_REQUEST_RATE_LIMITED')
+    }
     if (login?.redirectsToLogin(request.method, request.headers, result.refusal)) {
       return redirect(reply, await login.start(request.url))
     }

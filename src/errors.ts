@@ -41,6 +41,10 @@ export const ERRORS = {
     message: 'Too many open connections; retry shortly',
     retryAfterSec: 1,
   },
+  FG_ERR_REQUEST_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many failed or unauthenticated requests from this address; retry later',
+  },
   FG_ERR_REQUEST_EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported' },
 
   // Forwarding to Flink. Flink's RestClusterClient retries a 503 (and its own connection errors) but no other
@@ -109,7 +113,13 @@ export const ERRORS = {
     status: 401,
     message: 'The login could not be completed; open the page again to start a new login',
   },
-  FG_ERR_AUTH_PROVIDER_UNAVAILABLE: { status: 502, message: 'The OpenID provider could not be reached' },
+  // A login or a token whose key is not known yet that needs the identity provider while it is down: 503 with
+  // Retry-After (a good credential may succeed later), never a 401 that says the credential is bad.
+  FG_ERR_AUTH_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    retryAfterSec: 5,
+    message: 'The identity provider (OpenID provider or its JWKS) could not be reached; retry shortly',
+  },
   FG_ERR_AUTH_UNSUPPORTED_SCHEME: {
     status: 401,
     message: 'The Authorization header uses a scheme this proxy does not accept',

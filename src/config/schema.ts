@@ -33,6 +33,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_CONNECTIONS = 800
 /** A browser opens 6 per origin; a NAT gateway or a CI runner's many CLIs share one address. */
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 100
+/** A CLI with a wrong password, or a dashboard whose session ended, stays far below this. */
+export const DEFAULT_FAILED_REQUEST_BURST = 60
+export const DEFAULT_FAILED_REQUESTS_PER_MINUTE = 30
+export const DEFAULT_RATE_LIMITED_ADDRESSES = 100_000
 
 export const ConfigSchema = Type.Object(
   {
@@ -99,6 +103,28 @@ export const ConfigSchema = Type.Object(
           description:
             'Open connections from one client address (IPv6: its /64) at once; refused as above. Behind a front proxy, that proxy is one address.',
         }),
+        failedRequests: strictObject(
+          {
+            burst: Type.Integer({
+              minimum: 0,
+              default: DEFAULT_FAILED_REQUEST_BURST,
+              description:
+                'Requests refused by authentication (no credential, or a bad one) one client address may make at once before it gets 429 FG_ERR_REQUEST_RATE_LIMITED with Retry-After; 0 turns the limit off.',
+            }),
+            perMinute: Type.Integer({
+              minimum: 1,
+              default: DEFAULT_FAILED_REQUESTS_PER_MINUTE,
+              description: 'How many of those each address is given back per minute (token bucket).',
+            }),
+            maxAddresses: Type.Integer({
+              minimum: 1,
+              default: DEFAULT_RATE_LIMITED_ADDRESSES,
+              description:
+                'Client addresses tracked at once (memory bound); past it the one charged longest ago is forgotten.',
+            }),
+          },
+          'Per-client-address rate limit of unauthenticated and failed requests. A request that authenticates is never limited, nor charged; the address is the one authz.trustedProxies yields (IPv6: its /64).',
+        ),
       },
       'Request limits.',
     ),

@@ -63,6 +63,11 @@ export class ProxyMetrics implements UpstreamObserver {
     labelNames: ['method', 'reason'] as const,
     registers: [this.registry],
   })
+  private readonly rateLimited = new Counter({
+    name: 'flink_guard_rate_limited_total',
+    help: 'Requests refused by authentication that got 429 because their address spent limits.failedRequests',
+    registers: [this.registry],
+  })
   private readonly authzDenied = new Counter({
     name: 'flink_guard_authz_denied_total',
     help: "Requests denied by authorization, by Flink route template and the identity's preset",
@@ -97,6 +102,14 @@ export class ProxyMetrics implements UpstreamObserver {
     collect: (): void => this.requestsInFlight.set(this.#inFlight()),
   })
 
+  #rateLimitedAddresses: () => number = () => 0
+  private readonly rateLimitAddresses: Gauge = new Gauge({
+    name: 'flink_guard_rate_limit_addresses',
+    help: 'Client addresses the failed-request rate limit tracks in this process (bounded by limits.failedRequests.maxAddresses)',
+    registers: [this.registry],
+    collect: (): void => this.rateLimitAddresses.set(this.#rateLimitedAddresses()),
+  })
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
     // The info-metric idiom (as Prometheus' own prometheus_build_info): always 1, the facts are the labels,
@@ -114,6 +127,10 @@ export class ProxyMetrics implements UpstreamObserver {
     this.#inFlight = read
   }
 
+  observeRateLimitAddresses(read: () => number): void {
+    this.#rateLimitedAddresses = read
+  }
+
   recordRequest(route: string, method: string, status: number, seconds: number): void {
     const methodLabel = KNOWN_METHODS.has(method) ? method : 'OTHER'
     this.requests.inc({ route, method: methodLabel, status })
@@ -123,6 +140,10 @@ export class ProxyMetrics implements UpstreamObserver {
   /** `reason` comes from an authenticator's fixed vocabulary, never from the request. */
   recordAuthFailure(method: string, reason: string): void {
     this.authFailures.inc({ method, reason })
+  }
+
+  recordRateLimited(): void {
+    this.rateLimited.inc()
   }
 
   recordDenial(route: string, preset: string | null): void {

@@ -3,8 +3,8 @@ import type { Config } from '../config/schema.js'
 /**
  * What a reload cannot change, because the listeners were built with it: their addresses, their TLS setup
  * (the certificate files themselves reload on their own), whether metrics are served, whom Fastify believes
- * about X-Forwarded-For, the OIDC login's routes, the connection caps and TLS handshake deadline the listener
- * enforces, and the shutdown grace the signal handler holds.
+ * about X-Forwarded-For, the OIDC login's routes, the connection caps, TLS handshake deadline and failed-request
+ * rate limit the listener enforces, and the shutdown grace the signal handler holds.
  */
 const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   listen: (config) => config.listen,
@@ -15,6 +15,7 @@ const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   'limits.maxConnections': (config) => config.limits.maxConnections,
   'limits.maxConnectionsPerAddress': (config) => config.limits.maxConnectionsPerAddress,
   'limits.handshakeTimeoutMs': (config) => config.limits.handshakeTimeoutMs,
+  'limits.failedRequests': (config) => config.limits.failedRequests,
   'auth.oidc': (config) => (config.auth.order.includes('oidc') ? config.auth.oidc : undefined),
   shutdown: (config) => config.shutdown,
 }

@@ -146,7 +146,9 @@ export function createForwarder(
       if (inspected !== null) return reply.send(await inspected)
       return reply
     } catch (err) {
-      // Flink's body broke off after its headers were sent on: nothing can be said to the client any more.
+      // Flink's body broke off after its headers were sent on: nothing can be said to the client any more, so
+      // the response is destroyed rather than ended (a chunked one without its last chunk, a sized one short),
+      // which no client reads as a whole answer. undici has usually destroyed it already, with Flink's error.
       if (reply.sent) {
         reply.raw.destroy()
         return reply

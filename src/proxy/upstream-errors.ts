@@ -57,6 +57,10 @@ export function upstreamError(err: unknown): FlinkGuardError {
   if (alert !== undefined && CLIENT_CERT_ALERTS.has(alert)) {
     return new FlinkGuardError('FG_ERR_UPSTREAM_CLIENT_CERT', { cause: err })
   }
+  // undici 7 leaves `code` unset on some parser errors (bytes that are not HTTP at all): the class still says it.
+  if ((err as Error | null)?.name === 'HTTPParserError') {
+    return new FlinkGuardError('FG_ERR_UPSTREAM_BAD_RESPONSE', { cause: err })
+  }
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new FlinkGuardError('FG_ERR_UPSTREAM_CONNECT_TIMEOUT', { cause: err })

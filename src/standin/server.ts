@@ -293,7 +293,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       meterBody(request, entry)
       reply = await Promise.resolve(
         found.handler({ params: found.params, body: Buffer.alloc(0), request }),
-      ).catch((err: Error) => flinkError(400, `Could not parse the multipart request: ${err.message}`))
+      ).catch((err: NodeJS.ErrnoException) =>
+        // A file that cannot be written (disk full, a quota) is Flink's FileUploadHandler's 500; anything else
+        // is a body that does not parse.
+        err.syscall === 'write' || err.syscall === 'open'
+          ? flinkError(500, 'File upload failed.')
+          : flinkError(400, `Could not parse the multipart request: ${err.message}`),
+      )
     } else {
       const body = await readBody(request, entry, maxContentLength)
       if (body === 'too-large') {

@@ -43,15 +43,23 @@ export async function receiveJarUpload(request: IncomingMessage, uploadDir: stri
           callback(null, chunk)
         },
       })
-      stored.push(
-        pipeline(stream, meter, createWriteStream(serverPath)).then(() => ({
-          serverPath,
-          originalName,
-          storedName,
-          bytes,
-          sha256: hash.digest('hex'),
-        })),
-      )
+      const written = pipeline(stream, meter, createWriteStream(serverPath)).then(() => ({
+        serverPath,
+        originalName,
+        storedName,
+        bytes,
+        sha256: hash.digest('hex'),
+      }))
+      // A write can fail (disk full: EFBIG, ENOSPC) while the body still arrives. The parser would then wait
+      // forever for the destroyed file stream to take more: the upload fails now, and the rest of the body is
+      // read and dropped, so the answer reaches a client still sending. Handled here, too, because Node takes a
+      // rejection that comes before the outcomes are awaited below for an unhandled one and exits.
+      written.catch((err: unknown) => {
+        request.unpipe(parser)
+        request.resume()
+        reject(err)
+      })
+      stored.push(written)
     })
     parser.on('finish', resolve)
     parser.on('error', reject)

@@ -25,7 +25,10 @@ const bearer = (token: string) => credentials({ authorization: `Bearer ${token}`
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 function expectRefused(outcome: AuthOutcome, reason: string): void {
-  expect(outcome).toEqual({ kind: 'refused', method: 'jwt', code: 'FG_ERR_AUTH_INVALID_TOKEN', reason })
+  // A key that cannot be fetched is the IdP's outage (503), not a bad token (401).
+  const code =
+    reason === 'keys_unavailable' ? 'FG_ERR_AUTH_PROVIDER_UNAVAILABLE' : 'FG_ERR_AUTH_INVALID_TOKEN'
+  expect(outcome).toEqual({ kind: 'refused', method: 'jwt', code, reason })
 }
 
 function expectAccepted(outcome: AuthOutcome, subject = 'alice'): void {
@@ -277,7 +280,7 @@ describe('JWT bearer authenticator against a real JWKS endpoint', () => {
     expect(idp.hits - eagerBefore).toBeLessThanOrEqual(2)
   })
 
-  it('keeps the keys in use while the JWKS endpoint is down, and refuses an unknown kid', async () => {
+  it('keeps the keys in use while the JWKS endpoint is down, and answers an unknown kid as keys_unavailable', async () => {
     const logger = recordingLogger()
     const config = configOf(JwtConfigSchema, {
       issuer: ISSUER,
@@ -294,8 +297,11 @@ describe('JWT bearer authenticator against a real JWKS endpoint', () => {
     )
     expectAccepted(await jwt.authenticate(bearer(await signToken(rsa, { ...CLAIMS, jti: randomUUID() }))))
     const stranger = await signingKey('rsa-new', 'RS256')
-    expectRefused(await jwt.authenticate(bearer(await signToken(stranger, CLAIMS))), 'unknown_key')
+    expectRefused(await jwt.authenticate(bearer(await signToken(stranger, CLAIMS))), 'keys_unavailable')
     expect(jwt.ready()).toEqual({ ok: true })
+    // Back up: the same kid is now looked up and, absent from the JWKS, is a bad token.
+    idp.down = false
+    expectRefused(await jwt.authenticate(bearer(await signToken(stranger, CLAIMS))), 'unknown_key')
   })
 
   it('is not ready and refuses with keys_unavailable until the first JWKS arrives', async () => {

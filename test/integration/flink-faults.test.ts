@@ -1,13 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { hashSync } from '@node-rs/bcrypt'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from './support/eventually.js'
 import { freePort } from './support/free-port.js'
+import { writeMultipartJar } from './support/multipart-file.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
 
 /**
@@ -21,18 +23,23 @@ let port: number
 let flink: ChildProcess | null = null
 let proxy: TestProxy
 
-async function startFlink(): Promise<void> {
-  flink = spawn(process.execPath, [MAIN, 'standin', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+/** `flink-guard standin` on `standinPort` in a child process (behind `prefix`, e.g. prlimit), once it answers. */
+async function spawnStandin(standinPort: number, prefix: string[] = []): Promise<ChildProcess> {
+  const command = [...prefix, process.execPath, MAIN, 'standin', '--port', String(standinPort)]
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
   await eventually(async () => {
     try {
-      await (await request(`http://127.0.0.1:${port}/overview`)).body.dump()
+      await (await request(`http://127.0.0.1:${standinPort}/overview`)).body.dump()
       return true
     } catch {
       return false
     }
   }, 10_000)
+  return child
+}
+
+async function startFlink(): Promise<void> {
+  flink = await spawnStandin(port)
 }
 
 async function stopFlink(signal: NodeJS.Signals): Promise<void> {
@@ -45,6 +52,36 @@ async function get(path = '/overview') {
   const response = await request(`${proxy.proxyUrl}${path}`)
   await response.body.dump()
   return { status: response.statusCode, code: response.headers['x-flink-guard-error'] }
+}
+
+async function readiness(): Promise<number> {
+  const response = await request(`${proxy.adminUrl}/readyz`)
+  await response.body.dump()
+  return response.statusCode
+}
+
+const BOUNDARY = '----flinkguardslowupload'
+const CHUNK = Buffer.alloc(16 * 1024, 'j')
+
+/** A jar upload whose body takes `chunks` × `gapMs` to arrive, as from a slow link. */
+async function* slowMultipart(chunks: number, gapMs: number): AsyncGenerator<Buffer> {
+  yield Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="jarfile"; filename="slow.jar"\r\n` +
+      'Content-Type: application/java-archive\r\n\r\n',
+  )
+  for (let i = 0; i < chunks; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs))
+    yield CHUNK
+  }
+  yield Buffer.from(`\r\n--${BOUNDARY}--\r\n`)
+}
+
+function upload(body: AsyncIterable<Buffer>) {
+  return request(`${proxy.proxyUrl}/jars/upload`, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    body: Readable.from(body),
+  })
 }
 
 beforeAll(async () => {
@@ -67,6 +104,42 @@ describe('Flink killed and restarted on the same port', () => {
     await eventually(async () => (await get()).status === 200, 1_000)
     expect(Date.now() - back).toBeLessThan(1_000)
   })
+
+  it('flips /readyz to 503 while Flink is down and back to 200 after its restart', async () => {
+    expect(await readiness()).toBe(200)
+    await stopFlink('SIGKILL')
+    expect(await readiness()).toBe(503)
+    await startFlink()
+    await eventually(async () => (await readiness()) === 200, 2_000)
+  })
+})
+
+describe('a slow upload (body arriving for longer than upstream.timeouts.responseMs)', () => {
+  it('is not cut: responseMs counts from the end of the body, the jar arrives whole', async () => {
+    const started = Date.now()
+    const response = await upload(slowMultipart(12, 200))
+    const body = (await response.body.json()) as { status?: string }
+    expect(Date.now() - started).toBeGreaterThan(2_000)
+    expect(response.statusCode).toBe(200)
+    expect(body.status).toBe('success')
+  })
+
+  it('but is answered 504 at responseMs when Flink stops (SIGSTOP) reading it', async () => {
+    const response = upload(slowMultipart(4_000, 1))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await stopFlink('SIGSTOP')
+    try {
+      const stopped = Date.now()
+      const answered = await response
+      await answered.body.dump()
+      expect(answered.statusCode).toBe(504)
+      expect(answered.headers['x-flink-guard-error']).toBe('FG_ERR_UPSTREAM_TIMEOUT')
+      expect(Date.now() - stopped).toBeLessThan(10_000)
+    } finally {
+      flink!.kill('SIGCONT')
+    }
+    await eventually(async () => (await get()).status === 200, 3_000)
+  })
 })
 
 describe('Flink stopped (SIGSTOP)', () => {
@@ -82,6 +155,45 @@ describe('Flink stopped (SIGSTOP)', () => {
       flink!.kill('SIGCONT')
     }
     await eventually(async () => (await get()).status === 200, 3_000)
+  })
+})
+
+describe('the disk filling up while Flink stores an upload', () => {
+  // A file-size limit (RLIMIT_FSIZE, set with util-linux's prlimit on the stand-in's process) makes the write
+  // fail with EFBIG once the file passes it, as a quota or a full disk fails a write (ENOSPC): the stand-in, like
+  // Flink's FileUploadHandler, answers 500 "File upload failed." mid-body. Needs no root and no mount.
+  it('passes Flink error through in its shape, and the proxy stays healthy', async () => {
+    const fullPort = await freePort()
+    const full = await spawnStandin(fullPort, ['prlimit', `--fsize=${1024 * 1024}`])
+    const guarded = await startProxy(`http://127.0.0.1:${fullPort}`)
+    try {
+      const jar = await writeMultipartJar(8 * 1024 * 1024)
+      const response = await request(`${guarded.proxyUrl}/jars/upload`, {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/form-data; boundary=${jar.boundary}`,
+          'content-length': String(statSync(jar.path).size),
+        },
+        body: createReadStream(jar.path),
+      })
+      expect(response.statusCode).toBe(500)
+      expect(await response.body.json()).toEqual({ errors: ['File upload failed.'] })
+
+      const ready = await request(`${guarded.adminUrl}/readyz`)
+      await ready.body.dump()
+      expect(ready.statusCode).toBe(200)
+      const small = await writeMultipartJar(64 * 1024)
+      const stored = await request(`${guarded.proxyUrl}/jars/upload`, {
+        method: 'POST',
+        headers: { 'content-type': `multipart/form-data; boundary=${small.boundary}` },
+        body: createReadStream(small.path),
+      })
+      expect(stored.statusCode).toBe(200)
+      expect(((await stored.body.json()) as { status: string }).status).toBe('success')
+    } finally {
+      full.kill('SIGKILL')
+      await guarded.close(1_000)
+    }
   })
 })
 

@@ -916,7 +916,7 @@ describe('cross-site requests with a session cookie', () => {
 const clientAuthorization = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`
 
 describe('provider unreachable', () => {
-  it('starts anyway, reports not ready on /readyz/strict (a warning on /readyz), and answers a page load with 502 instead of a redirect', async () => {
+  it('starts anyway, reports not ready on /readyz/strict (a warning on /readyz), and answers a page load with 503 instead of a redirect', async () => {
     const deadPort = await freePort()
     const offline = await startProxy(standin.url, {
       tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
@@ -933,12 +933,67 @@ describe('provider unreachable', () => {
       standin.record.reset() // the readiness check asked Flink for /config
       const browser = new BrowserClient(dispatcher)
       const page = await browser.send(`${offline.proxyUrl.replace('127.0.0.1', 'localhost')}/`)
-      expect(page.status).toBe(502)
+      expect(page.status).toBe(503)
       expect(refusalOf(page)).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
+      expect(page.headers['retry-after']).toBe('5')
       expect(cookieNamed(page, '__Host-fg_login')).toBeUndefined()
       expect(standin.record.count).toBe(0)
     } finally {
       await offline.close(500)
+    }
+  })
+})
+
+describe('provider going down during a run', () => {
+  it('keeps the sessions made, answers a login that needs it 503, and logs in again once it is back on its port, without a restart', async () => {
+    const idpPort = await freePort()
+    const proxyPort = await freePort()
+    const url = `https://localhost:${proxyPort}`
+    const startIdp = () =>
+      startDevProvider({
+        tls: { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
+        clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl: url }],
+        port: idpPort,
+      })
+    let flaky = await startIdp()
+    const guarded = await startProxy(standin.url, {
+      listen: { host: '127.0.0.1', port: proxyPort },
+      tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
+      auth: { oidc: oidcConfig({ issuer: flaky.issuer, publicUrl: url }) },
+      authz: { roles: { 'flink-viewers': 'viewer' } },
+    })
+    const toCallback = async () => {
+      const browser = new BrowserClient(dispatcher)
+      const callbackUrl = await loginAtProvider(browser, await browser.navigate(`${url}/`), 'bob', url)
+      return { browser, callbackUrl }
+    }
+    const overview = async (browser: BrowserClient) =>
+      (await browser.send(`${url}/overview`, { kind: 'xhr' })).status
+    try {
+      const made = await toCallback()
+      expect((await made.browser.navigate(made.callbackUrl, { site: 'cross-site' })).at(-1)!.status).toBe(200)
+      const pending = await toCallback()
+
+      // The provider's listener is closed: it is gone as a crashed provider is.
+      await flaky.close()
+      expect(await overview(made.browser)).toBe(200)
+      const [exchange] = await pending.browser.navigate(pending.callbackUrl, { site: 'cross-site' })
+      expect(exchange!.status).toBe(503)
+      expect(refusalOf(exchange!)).toBe('FG_ERR_AUTH_PROVIDER_UNAVAILABLE')
+      expect(exchange!.headers['retry-after']).toBe('5')
+      expect(await overview(made.browser)).toBe(200)
+
+      // Back on the same port (a new instance, new signing keys): a new login completes.
+      flaky = await startIdp()
+      const again = await toCallback()
+      expect((await again.browser.navigate(again.callbackUrl, { site: 'cross-site' })).at(-1)!.status).toBe(
+        200,
+      )
+      expect(await overview(again.browser)).toBe(200)
+      expect(await overview(made.browser)).toBe(200)
+    } finally {
+      await guarded.close(500)
+      await flaky.close()
     }
   })
 })

@@ -36,6 +36,7 @@ describe('config', () => {
         maxConnections: 800,
         uploads: { jarFilesOnly: true },
         maxConnectionsPerAddress: 100,
+        failedRequests: { burst: 60, perMinute: 30, maxAddresses: 100_000 },
       },
       auth: { order: ['mtls', 'jwt', 'oidc', 'basic'], anonymous: { roles: [] } },
       authz: {

@@ -187,7 +187,12 @@ export class JwtAuthenticator implements Authenticator {
       keySet = await this.#remote.refreshForUnknownKey()
       candidates = keySet.candidates(alg, kid)
     }
-    if (candidates.length === 0) return this.#remote?.loaded === false ? 'keys_unavailable' : 'unknown_key'
+    if (candidates.length === 0) {
+      // No key for it, and the key set could not be fetched: the token may be good, so the client is told to
+      // retry (503) rather than that its token is bad.
+      const remote = this.#remote
+      return remote !== null && (!remote.loaded || remote.unreachable) ? 'keys_unavailable' : 'unknown_key'
+    }
 
     // Several keys fit only when the token or the keys carry no kid; each is tried until one verifies.
     let reason: JwtRefusalReason = 'unknown_key'
@@ -222,6 +227,9 @@ export class JwtAuthenticator implements Authenticator {
   }
 
   #refuse(reason: JwtRefusalReason): AuthRefusal {
-    return refusal('jwt', 'FG_ERR_AUTH_INVALID_TOKEN', reason)
+    // Retry-After comes with the code (errors.ts).
+    const code =
+      reason === 'keys_unavailable' ? 'FG_ERR_AUTH_PROVIDER_UNAVAILABLE' : 'FG_ERR_AUTH_INVALID_TOKEN'
+    return refusal('jwt', code, reason)
   }
 }

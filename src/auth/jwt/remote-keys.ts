@@ -81,6 +81,11 @@ export class RemoteKeySource {
     return this.#loaded
   }
 
+  /** The last fetch failed (the IdP or its JWKS endpoint is down): a key it does not know may yet exist. */
+  get unreachable(): boolean {
+    return this.#lastError !== null
+  }
+
   /** Fetches now (joining a fetch already under way). */
   refresh(): Promise<void> {
     this.#inflight ??= this.#fetch().finally(() => {

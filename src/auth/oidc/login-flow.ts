@@ -105,7 +105,7 @@ export class OidcLogin {
   }
 }
 
-/** Runs a provider call: its refusal is a failed login (401), its absence a 502. */
+/** Runs a provider call: its refusal is a failed login (401), its absence a 503 (retry later). */
 async function providerCall<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation()

@@ -51,7 +51,8 @@ export interface JwksServer {
   close(): Promise<void>
 }
 
-export async function startJwksServer(keys: JWK[] = []): Promise<JwksServer> {
+/** `port` (default: a free one) lets a test bring the endpoint back where the proxy looks for it. */
+export async function startJwksServer(keys: JWK[] = [], port = 0): Promise<JwksServer> {
   let hits = 0
   let discoveryHits = 0
   const state = { keys, down: false, discoveryIssuer: undefined as string | undefined }
@@ -72,7 +73,7 @@ export async function startJwksServer(keys: JWK[] = []): Promise<JwksServer> {
     }
     send(404, { error: 'not found' })
   })
-  server.listen(0, '127.0.0.1')
+  server.listen(port, '127.0.0.1')
   await once(server, 'listening')
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
