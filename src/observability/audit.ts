@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Category } from '../authz/routes.js'
+import { clientAddressOf } from './access-log.js'
 
 /** Actions that change Flink: each one leaves an audit line, allowed or not. */
 const AUDITED: ReadonlySet<Category> = new Set(['CTRL', 'SUBMIT', 'CLUSTER'])
@@ -54,7 +55,7 @@ export function logAudit(request: FastifyRequest, reply: FastifyReply): void {
         jarId: params.jarid ?? request.flinkOutcome?.jarId ?? null,
         triggerId: params.triggerid ?? request.flinkOutcome?.flinkRequestId ?? null,
         status: reply.statusCode,
-        remoteAddress: request.ip,
+        remoteAddress: clientAddressOf(request),
       },
     },
     'audit',
