@@ -165,7 +165,12 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
   const flink = resolveFlinkRest(conf)
   const warnings = [...flink.warnings]
   const bind = flink.bindAddress ?? undefined
-  if (bind !== undefined && !LOOPBACK.test(bind)) {
+  if (bind === undefined) {
+    // RestServerEndpoint.start(): with no rest.bind-address it calls bootstrap.bind(port), every interface.
+    warnings.push(
+      `${conf.file} sets no rest.bind-address: Flink's REST endpoint then binds every interface (0.0.0.0), so clients can reach Flink around flink-guard. Set rest.bind-address: 127.0.0.1 (or the pod-local interface).`,
+    )
+  } else if (!LOOPBACK.test(bind)) {
     warnings.push(
       `Flink's rest.bind-address is ${bind}, not loopback: clients can reach Flink around flink-guard. Set rest.bind-address: 127.0.0.1 (or the pod-local interface).`,
     )

@@ -71,6 +71,21 @@ describe('flink-guard command line', () => {
     expect(strict.stderr).toContain('refused by --strict')
   })
 
+  it('check-config --strict refuses a flinkConf with no rest.bind-address (Flink then binds every interface), and says so', async () => {
+    const flinkConf = writeConfig('rest.port: 8081\n')
+    const file = writeConfig(`flinkConf: ${flinkConf}\nauth: { anonymous: {} }\n`)
+    const strict = await runCli(['check-config', '--strict', '--config', file])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      "sets no rest.bind-address: Flink's REST endpoint then binds every interface (0.0.0.0)",
+    )
+    expect(strict.stderr).toContain('1 warning(s), refused by --strict')
+    const bound = writeConfig(
+      `flinkConf: ${writeConfig('rest.bind-address: 127.0.0.1\n')}\nauth: { anonymous: {} }\n`,
+    )
+    expect((await runCli(['check-config', '--strict', '--config', bound])).code).toBe(0)
+  })
+
   it('check-config --strict refuses plain HTTP on 0.0.0.0 with Basic auth, naming the key; without --strict it is a warning', async () => {
     const file = writeConfig(
       'listen: { host: 0.0.0.0, port: 0 }\nadmin: { port: 0 }\nupstream: { url: "http://127.0.0.1:8081" }\n' +
