@@ -3,6 +3,7 @@ import { request } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startStandin } from '../../src/standin/server.js'
 import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
+import { fixture } from './support/tls-client.js'
 
 beforeAll(assertBuilt)
 
@@ -84,6 +85,23 @@ describe('flink-guard command line', () => {
       `flinkConf: ${writeConfig('rest.bind-address: 127.0.0.1\n')}\nauth: { anonymous: {} }\n`,
     )
     expect((await runCli(['check-config', '--strict', '--config', bound])).code).toBe(0)
+  })
+
+  it("check-config warns when the upstream truststore's certificate (Flink's SSL recipe) does not name the upstream host, suggesting upstream.tls.servername", async () => {
+    const trust = `truststore: ${fixture('rest.myhost.truststore')}, truststorePassword: rest_truststore_password`
+    const loopback = writeConfig(
+      `upstream: { url: "https://127.0.0.1:8081", tls: { ${trust} } }\nauth: { anonymous: {} }\n`,
+    )
+    const strict = await runCli(['check-config', '--strict', '--config', loopback])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      'warning: "upstream.url" connects to 127.0.0.1, which no certificate in "upstream.tls.truststore" names (DNS:myhost.company.org, IP Address:10.0.0.1)',
+    )
+    expect(strict.stderr).toContain('Set "upstream.tls.servername" to one of its DNS names')
+    const named = writeConfig(
+      `upstream: { url: "https://127.0.0.1:8081", tls: { ${trust}, servername: myhost.company.org } }\nauth: { anonymous: {} }\n`,
+    )
+    expect((await runCli(['check-config', '--strict', '--config', named])).code).toBe(0)
   })
 
   it('check-config --strict refuses plain HTTP on 0.0.0.0 with Basic auth, naming the key; without --strict it is a warning', async () => {
