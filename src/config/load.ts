@@ -15,6 +15,7 @@ import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { type ReferenceOptions, resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 import { sharedPortProblems } from './shared-port.js'
+import { yamlProblems } from './yaml-problems.js'
 
 /** A config that failed validation; `problems` holds every message, each naming its key path. */
 export class ConfigError extends FlinkGuardError {
@@ -63,10 +64,7 @@ export function parseConfig(
 ): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`),
-    )
+    throw new ConfigError(source, yamlProblems(text, document.errors))
   }
   const raw = document.toJS() ?? {}
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -112,6 +112,25 @@ tsl: {}
     ])
   })
 
+  it('reports an unquoted ${file:} inside { } as one problem that says to quote it, with the line and a caret', () => {
+    const problems = problemsOf(
+      `${AUTH}upstream: { url: "http://127.0.0.1:1" }\ntls: { keystore: /x, keystorePassword: \${file:/run/secrets/pw} }\n`,
+    )
+    expect(problems).toEqual([
+      'YAML: line 3: ${file:/run/secrets/pw} must be quoted inside { } or [ ] (its braces are YAML syntax there): write "${file:/run/secrets/pw}"\n\n' +
+        'tls: { keystore: /x, keystorePassword: ${file:/run/secrets/pw} }\n' +
+        '                                       ^',
+    ])
+  })
+
+  it('shows the first YAML error with its line and a caret, and counts the ones after it', () => {
+    const [problem, ...others] = problemsOf('listen: { port: 8443\nupstream: [unclosed\n')
+    expect(others).toEqual([])
+    expect(problem).toMatch(
+      /^YAML: .* at line 2, column 1: \(and 1 more YAML error after it, likely caused by it\)\n\nlisten: \{ port: 8443\nupstream: \[unclosed\n\^$/,
+    )
+  })
+
   it('resolves ${env:X} and ${file:path}, and masks them when printed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fg-config-'))
     const secretFile = join(dir, 'host')
