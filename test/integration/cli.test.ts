@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startStandin } from '../../src/standin/server.js'
@@ -34,6 +37,31 @@ describe('flink-guard command line', () => {
     const result = await runCli([flag])
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`flink-guard ${PACKAGE_VERSION}\n`)
+  })
+
+  it.each([
+    ['the stand-in', 'the Flink REST stand-in cannot listen on 127.0.0.1:PORT (the port of upstream.url): '],
+    ['the proxy', 'cannot listen: '],
+  ])('demo with a port clash on %s prints one clean line, no stack trace', async (which, prefix) => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'fg-demo-'))
+      const quickstart = readFileSync(new URL('../../config/quickstart.yaml', import.meta.url), 'utf8')
+      const config = quickstart
+        .replace('port: 8443', `port: ${which === 'the proxy' ? port : 0}`)
+        .replace('port: 9250', 'port: 0')
+        .replace('http://127.0.0.1:18081', `http://127.0.0.1:${which === 'the stand-in' ? port : 0}`)
+      writeFileSync(join(dir, 'quickstart.yaml'), config)
+      const result = await runCli(['demo', '--config', 'quickstart.yaml'], {}, dir)
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe(
+        `flink-guard: ${prefix.replace('PORT', String(port))}listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      )
+    } finally {
+      taken.close()
+    }
   })
 
   it('exits 2 for an unknown command or option, naming it', async () => {
