@@ -102,6 +102,20 @@ tsl: {}
     ).toEqual(['"admin.port" must differ from "listen.port" (both are 9000)'])
   })
 
+  it.each([
+    [
+      'upstream.timeouts.connectMs',
+      'upstream: { url: "http://127.0.0.1:1", timeouts: { connectMs: 5000.5 } }',
+      '5000.5',
+    ],
+    ['listen.port', 'upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 8443.9 }', '8443.9'],
+    ['listen.port', 'upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: "${env:PORT}" }', '"8443.5"'],
+  ])('refuses a fraction where %s wants a whole number, rather than truncating it', (key, yaml, got) => {
+    expect(problemsOf(`${AUTH}${yaml}`, { PORT: '8443.5' })).toEqual([
+      `"${key}" must be a whole number, got ${got}`,
+    ])
+  })
+
   it('reports YAML syntax errors and duplicate keys', () => {
     expect(problemsOf('upstream: [unclosed')[0]).toMatch(/^YAML: /)
     expect(problemsOf('upstream: { url: "http://a" }\nupstream: { url: "http://b" }')[0]).toMatch(
