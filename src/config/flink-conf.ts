@@ -156,6 +156,12 @@ function lowestVersion(protocols: readonly string[]): 'TLSv1.2' | 'TLSv1.3' | un
   return protocols.includes('TLSv1.3') ? 'TLSv1.3' : undefined
 }
 
+/** The highest: Flink's SSLEngine enables exactly the listed protocols, so TLSv1.2 alone means no TLS 1.3. */
+function highestVersion(protocols: readonly string[]): 'TLSv1.2' | 'TLSv1.3' | undefined {
+  if (protocols.includes('TLSv1.3')) return 'TLSv1.3'
+  return protocols.includes('TLSv1.2') ? 'TLSv1.2' : undefined
+}
+
 /**
  * Merges Flink's settings into a raw flink-guard config as defaults (a new object; the input is untouched).
  * Throws, with the reason, where Flink's settings cannot be followed.
@@ -240,6 +246,7 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
       fill(tls, 'pinnedFingerprints', pins)
       fill(tls, 'ciphers', flink.ciphers.join(','))
       fill(tls, 'minVersion', lowestVersion(flink.protocols))
+      fill(tls, 'maxVersion', highestVersion(flink.protocols))
     }
   }
   return { config, warnings }
