@@ -23,6 +23,16 @@ kt -exportcert -keystore rest.keystore -alias flink.rest -storepass $KS -file fl
 kt -importcert -keystore rest.truststore -alias flink.rest -storepass $TS -file flink.cer -noprompt -storetype PKCS12
 openssl pkcs12 -in rest.keystore -out rest.pem -nodes -passin pass:$KS 2>/dev/null
 
+# 1b. The docs' own example names (myhost.company.org, ip:10.0.0.1): what a user following them ends up with
+# behind a loopback upstream URL, where the host name check fails (upstream.tls.servername).
+kt -genkeypair -alias flink.rest -keystore rest.myhost.keystore -dname "CN=myhost.company.org" \
+  -ext "SAN=dns:myhost.company.org,ip:10.0.0.1" -storepass $KS -keypass $KS -keyalg RSA -keysize 2048 \
+  -storetype PKCS12 -validity $DAYS
+kt -exportcert -keystore rest.myhost.keystore -alias flink.rest -storepass $KS -file myhost.cer
+kt -importcert -keystore rest.myhost.truststore -alias flink.rest -storepass $TS -file myhost.cer -noprompt \
+  -storetype PKCS12
+rm myhost.cer
+
 # 2. A private CA, and a REST certificate it signed (PKCS12 and JKS).
 kt -genkeypair -alias ca -keystore ca.keystore -dname "CN=Sample CA" -storepass $CAS -keypass $CAS \
   -keyalg RSA -keysize 2048 -ext "bc=ca:true" -storetype PKCS12 -validity $DAYS

@@ -91,9 +91,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   } catch (err) {
     reloader?.close()
     await Promise.allSettled([proxy.close(), admin.close(), pipelines.close()])
-    const { code, message } = err as { code?: string; message?: string }
+    // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
-      message: `cannot listen: ${code ?? ''} ${message ?? ''}`,
+      message: `cannot listen: ${(err as Error).message}`,
       cause: err,
     })
   }

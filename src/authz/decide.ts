@@ -247,7 +247,8 @@ export function decide(
   if (route === null) {
     return deny(
       'FG_ERR_AUTHZ_UNKNOWN_ROUTE',
-      `${method} ${canonical.path} is not a Flink route known to flink-guard, and no rule allows it`,
+      // The registry's message says the rest ("not known … and no rule allows it"): the reason is the route.
+      `${method} ${canonical.path}`,
       null,
     )
   }
@@ -267,7 +268,7 @@ export function decide(
     }
     return deny(
       'FG_ERR_AUTHZ_NO_PRESET',
-      'none of your roles is mapped to a preset in authz.roles or a profile in authz.profiles',
+      'authz.roles maps none of them to a preset, and authz.profiles none to a profile',
       route,
     )
   }

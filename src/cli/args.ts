@@ -22,8 +22,20 @@ export function parseWithPositionals<T extends Options>(argv: string[], options:
       allowPositionals: true,
     })
   } catch (err) {
-    throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: (err as Error).message, cause: err })
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: parseArgsMessage(err as Error), cause: err })
   }
+}
+
+/**
+ * Node's unknown-option text ends in an unbalanced quote (`as in '-- "--confg"`) and advises about
+ * positionals none of our commands need: say what was wrong and where the options are listed.
+ */
+function parseArgsMessage(err: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(err.message)
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) {
+    return `unknown option "${unknown[1]}" (--help lists the options)`
+  }
+  return err.message
 }
 
 export function portOption(value: string | undefined, name: string, fallback: number): number {

@@ -2,6 +2,7 @@ import { stringify } from 'yaml'
 import { ConfigError, loadConfigFile, maskedConfig } from '../config/load.js'
 import { configPath, parseOptions } from './args.js'
 import { fileProblems } from './check-files.js'
+import { upstreamNameWarnings } from './upstream-names.js'
 
 export const CHECK_CONFIG_HELP = `Usage: flink-guard check-config --config <file> [--strict] [--no-files]
 
@@ -37,9 +38,10 @@ export async function checkConfig(argv: string[]): Promise<number> {
   const problems = noFiles ? [] : await fileProblems(loaded.config)
   // The same shape as an invalid config: every problem, one line each, exit 2.
   if (problems.length > 0) throw new ConfigError(file, problems)
-  for (const warning of loaded.warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)
-  if (options.strict && loaded.warnings.length > 0) {
-    process.stderr.write(`flink-guard: ${file}: ${loaded.warnings.length} warning(s), refused by --strict\n`)
+  const warnings = [...loaded.warnings, ...(noFiles ? [] : upstreamNameWarnings(loaded.config))]
+  for (const warning of warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)
+  if (options.strict && warnings.length > 0) {
+    process.stderr.write(`flink-guard: ${file}: ${warnings.length} warning(s), refused by --strict\n`)
     return 2
   }
   process.stdout.write(

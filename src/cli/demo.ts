@@ -37,7 +37,13 @@ export async function demo(argv: string[]): Promise<number> {
       message: `the demo runs the stand-in itself, so upstream.url must be http://127.0.0.1:<port>, got ${config.upstream?.url ?? 'none'}`,
     })
   }
-  const standin = await startStandin({ host: '127.0.0.1', port: Number(upstream.port) })
+  const standin = await startStandin({ host: '127.0.0.1', port: Number(upstream.port) }).catch((err) => {
+    // The same one line as a clash on the proxy's own port (server.ts), naming what to change.
+    throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
+      message: `the Flink REST stand-in cannot listen on ${upstream.host} (the port of upstream.url): ${(err as Error).message}`,
+      cause: err,
+    })
+  })
   const server = await startServer(config, createLogger(options['log-level'] ?? 'warn')).catch(
     async (err) => {
       await standin.close()

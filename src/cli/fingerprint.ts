@@ -3,6 +3,7 @@ import { keytoolFingerprints } from '../tls/fingerprint.js'
 import { StoreError } from '../tls/store-error.js'
 import { listCertificates, readFile } from '../tls/stores.js'
 import { parseWithPositionals } from './args.js'
+import { readHidden } from './read-secret.js'
 
 export const FINGERPRINT_HELP = `Usage: flink-guard fingerprint <file> [--password <password>]
 
@@ -25,7 +26,14 @@ export async function fingerprint(argv: string[]): Promise<number> {
     throw new FlinkGuardError('FG_ERR_CLI_USAGE', { message: 'fingerprint: give exactly one file' })
   }
   try {
-    for (const { alias, cert } of listCertificates(readFile(file), options.password)) {
+    const data = readFile(file)
+    const certificates = await withPassword(file, options.password, (password) =>
+      listCertificates(data, password),
+    )
+    if (certificates.length === 0) {
+      throw new StoreError('no-certificate', 'holds no certificate (a private key alone has no fingerprint)')
+    }
+    for (const { alias, cert } of certificates) {
       const name = alias === null ? '' : `Alias name: ${alias}\n`
       process.stdout.write(
         `${name}Owner: ${cert.subject.replaceAll('\n', ', ')}\n${keytoolFingerprints(cert)}\n\n`,
@@ -38,4 +46,28 @@ export async function fingerprint(argv: string[]): Promise<number> {
     throw err
   }
   return 0
+}
+
+/**
+ * Opens the store with the password given; without one, as keytool does: a store that needs one asks for
+ * it on a terminal, and says that it needs one anywhere else (rather than calling no password a wrong one).
+ */
+async function withPassword<T>(
+  file: string,
+  password: string | undefined,
+  open: (password: string | undefined) => T,
+): Promise<T> {
+  try {
+    return open(password)
+  } catch (err) {
+    if (password !== undefined || !(err instanceof StoreError) || err.problem !== 'wrong-store-password') {
+      throw err
+    }
+  }
+  if (process.stdin.isTTY !== true) {
+    throw new FlinkGuardError('FG_ERR_CLI_USAGE', {
+      message: `${file} is a keystore protected by a password: give it with --password <password>`,
+    })
+  }
+  return open(await readHidden(`Password of ${file}: `))
 }

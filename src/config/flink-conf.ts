@@ -156,6 +156,12 @@ function lowestVersion(protocols: readonly string[]): 'TLSv1.2' | 'TLSv1.3' | un
   return protocols.includes('TLSv1.3') ? 'TLSv1.3' : undefined
 }
 
+/** The highest: Flink's SSLEngine enables exactly the listed protocols, so TLSv1.2 alone means no TLS 1.3. */
+function highestVersion(protocols: readonly string[]): 'TLSv1.2' | 'TLSv1.3' | undefined {
+  if (protocols.includes('TLSv1.3')) return 'TLSv1.3'
+  return protocols.includes('TLSv1.2') ? 'TLSv1.2' : undefined
+}
+
 /**
  * Merges Flink's settings into a raw flink-guard config as defaults (a new object; the input is untouched).
  * Throws, with the reason, where Flink's settings cannot be followed.
@@ -165,7 +171,12 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
   const flink = resolveFlinkRest(conf)
   const warnings = [...flink.warnings]
   const bind = flink.bindAddress ?? undefined
-  if (bind !== undefined && !LOOPBACK.test(bind)) {
+  if (bind === undefined) {
+    // RestServerEndpoint.start(): with no rest.bind-address it calls bootstrap.bind(port), every interface.
+    warnings.push(
+      `${conf.file} sets no rest.bind-address: Flink's REST endpoint then binds every interface (0.0.0.0), so clients can reach Flink around flink-guard. Set rest.bind-address: 127.0.0.1 (or the pod-local interface).`,
+    )
+  } else if (!LOOPBACK.test(bind)) {
     warnings.push(
       `Flink's rest.bind-address is ${bind}, not loopback: clients can reach Flink around flink-guard. Set rest.bind-address: 127.0.0.1 (or the pod-local interface).`,
     )
@@ -235,6 +246,7 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
       fill(tls, 'pinnedFingerprints', pins)
       fill(tls, 'ciphers', flink.ciphers.join(','))
       fill(tls, 'minVersion', lowestVersion(flink.protocols))
+      fill(tls, 'maxVersion', highestVersion(flink.protocols))
     }
   }
   return { config, warnings }

@@ -16,6 +16,7 @@ import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
 import { type ReferenceOptions, resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 import { sharedPortProblems } from './shared-port.js'
+import { yamlProblems } from './yaml-problems.js'
 
 /** A config that failed validation; `problems` holds every message, each naming its key path. */
 export class ConfigError extends FlinkGuardError {
@@ -64,10 +65,7 @@ export function parseConfig(
 ): LoadedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true })
   if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`),
-    )
+    throw new ConfigError(source, yamlProblems(text, document.errors))
   }
   const raw = document.toJS() ?? {}
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -86,7 +84,10 @@ export function validateConfig(
 ): LoadedConfig {
   const { value: resolved, problems, secretPaths } = resolveReferences(raw, env, references)
   const { value, warnings } = withFlinkConf(resolved, problems)
-  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, value))
+  // Convert works in place: compare against a copy of what was written.
+  const converted = Value.Convert(ConfigSchema, structuredClone(value))
+  problems.push(...truncatedNumbers(value, converted, ''))
+  const withDefaults = Value.Default(ConfigSchema, converted)
   problems.push(...schemaProblems(withDefaults))
   problems.push(...semanticProblems(withDefaults as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
@@ -106,6 +107,28 @@ function withFlinkConf(value: unknown, problems: string[]): { value: unknown; wa
     problems.push(`"flinkConf" ${path} ${(err as Error).message}`)
     return { value, warnings: [] }
   }
+}
+
+/**
+ * Value.Convert turns 5000.5 into 5000 where the schema wants an integer (and "8443" from ${env:} into 8443,
+ * which is why it runs): a fraction silently dropped is refused instead, with the key the user wrote.
+ */
+function truncatedNumbers(before: unknown, after: unknown, key: string): string[] {
+  if (typeof after === 'number' && Number.isInteger(after) && before !== after) {
+    const written = typeof before === 'string' ? Number(before) : before
+    if (typeof written === 'number' && !Number.isInteger(written) && Number.isFinite(written)) {
+      return [`"${key}" must be a whole number, got ${JSON.stringify(before)}`]
+    }
+    return []
+  }
+  if (before === null || after === null || typeof before !== 'object' || typeof after !== 'object') return []
+  return Object.entries(before).flatMap(([name, value]) =>
+    truncatedNumbers(
+      value,
+      (after as Record<string, unknown>)[name],
+      Array.isArray(before) ? `${key}[${name}]` : key === '' ? name : `${key}.${name}`,
+    ),
+  )
 }
 
 function schemaProblems(value: unknown): string[] {

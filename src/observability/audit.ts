@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Category } from '../authz/routes.js'
-import { responseOutcome } from './access-log.js'
+import { clientAddressOf, responseOutcome } from './access-log.js'
 
 /** Actions that change Flink: each one leaves an audit line, allowed or not. */
 const AUDITED: ReadonlySet<Category> = new Set(['CTRL', 'SUBMIT', 'CLUSTER'])
@@ -56,7 +56,7 @@ export function logAudit(request: FastifyRequest, reply: FastifyReply): void {
         triggerId: params.triggerid ?? request.flinkOutcome?.flinkRequestId ?? null,
         status: reply.statusCode,
         outcome: responseOutcome(reply),
-        remoteAddress: request.ip,
+        remoteAddress: clientAddressOf(request),
       },
     },
     'audit',

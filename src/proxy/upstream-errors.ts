@@ -51,6 +51,14 @@ export function upstreamError(err: unknown): FlinkGuardError {
   if (err instanceof FlinkGuardError) return err
   const code = (err as { code?: string } | null)?.code
   const alert = code === undefined ? undefined : TLS_ALERT.exec(code)?.[1]
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // Flink's SSL recipe makes a certificate for the JobManager's DNS name; a sidecar reaches it on loopback.
+    const reason = (err as { reason?: string }).reason ?? 'host name mismatch'
+    return new FlinkGuardError('FG_ERR_UPSTREAM_TLS', {
+      message: `The Flink REST endpoint's certificate does not name the host flink-guard connects to (${reason}): set upstream.tls.servername to a name in it`,
+      cause: err,
+    })
+  }
   if ((code !== undefined && TLS_VERIFICATION_CODES.has(code)) || (alert && HANDSHAKE_ALERTS.has(alert))) {
     return new FlinkGuardError('FG_ERR_UPSTREAM_TLS', { cause: err })
   }

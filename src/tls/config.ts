@@ -41,6 +41,12 @@ export const TlsConfigSchema = Type.Object(
       default: 'TLSv1.2',
       description: 'Lowest TLS version accepted (security.ssl.protocol).',
     }),
+    maxVersion: Type.Optional(
+      Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+        description:
+          'Highest TLS version accepted (default TLSv1.3). security.ssl.protocol: TLSv1.2 from flinkConf sets both, so the listener speaks exactly what Flink did.',
+      }),
+    ),
     sessionTickets: Type.Boolean({
       default: true,
       description:
@@ -97,6 +103,9 @@ export function tlsConfigProblems(tls: Partial<TlsConfig> | undefined): string[]
     problems.push('"tls" needs "tls.keystore", or "tls.cert" and "tls.key"')
   else if (pem && (tls.cert === undefined || tls.key === undefined))
     problems.push('"tls.cert" and "tls.key" go together')
+  if (tls.maxVersion === 'TLSv1.2' && tls.minVersion === 'TLSv1.3') {
+    problems.push('"tls.maxVersion" TLSv1.2 is below "tls.minVersion" TLSv1.3: no version would be left')
+  }
   if ((tls.clientAuth === 'request' || tls.clientAuth === 'require') && tls.truststore === undefined) {
     problems.push(
       `"tls.clientAuth: ${tls.clientAuth}" needs "tls.truststore" (the CAs client certificates must chain to)`,

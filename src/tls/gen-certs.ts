@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import forge from 'node-forge'
+import { javaTruststore } from './java-truststore.js'
 
 /**
  * A private CA with a server and a client certificate, as PEM and PKCS12 (readable by keytool), for the
@@ -107,6 +108,8 @@ export function generateCertificates(options: GenCertsOptions): string[] {
     ['client.pem', pem(client.cert) + pem(ca.cert), 0o644],
     ['client-key.pem', client.keyPem, 0o600],
     ['client.p12', pkcs12(client, ca, 'client', options.password), 0o600],
+    // For the Flink CLI and Flink itself: security.ssl.rest.truststore loads only Java-marked entries.
+    ['ca.truststore.p12', javaTruststore(ca.cert, 'ca', options.password), 0o644],
   ]
   for (const [name, content, mode] of files) writeFileSync(join(dir, name), content, { mode })
   return files.map(([name]) => join(dir, name))

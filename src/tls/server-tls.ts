@@ -78,6 +78,7 @@ export function loadServerTls(tls: TlsConfig): ServerTlsMaterial {
     key: material.key.export({ format: 'pem', type: 'pkcs8' }),
     cert: toPem(material.chain),
     minVersion: tls.minVersion,
+    ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
     // Flink's recommended suite list includes DHE ones, which need DH parameters.
     dhparam: 'auto',
     honorCipherOrder: true,

@@ -89,6 +89,22 @@ describe('a viewer', () => {
   })
 })
 
+describe('the refusal messages', () => {
+  it('say each thing once: the registry message, then the route or the reason', async () => {
+    const unknown = await call('viewer', 'POST', '/not-a-flink-route')
+    expect(unknown.status).toBe(403)
+    expect(unknown.json()).toEqual({
+      errors: ['This route is not known to flink-guard and no rule allows it: POST /not-a-flink-route'],
+    })
+    const viewer = await call('viewer', 'DELETE', '/cluster')
+    expect(viewer.json()).toEqual({
+      errors: [
+        'Your preset does not allow this Flink action: DELETE /cluster (CLUSTER) needs preset admin; yours is viewer',
+      ],
+    })
+  })
+})
+
 describe('an operator', () => {
   it('cancels a job and triggers a savepoint, but may not upload', async () => {
     const job = runningJob()

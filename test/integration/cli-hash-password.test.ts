@@ -54,7 +54,7 @@ describe('flink-guard hash-password', () => {
     [['--user', 'a', '--cost', '12abc'], 'x', '--cost must be a whole number'],
     [['--user', 'a', '--cost', '4'], '\n', 'the password is empty'],
     [['--user', 'a', '--cost', '4'], 'x'.repeat(73), 'only the first 72 bytes'],
-    [['--user', 'a', '--password', 'hunter2'], '', "Unknown option '--password'"],
+    [['--user', 'a', '--password', 'hunter2'], '', 'unknown option "--password" (--help lists the options)'],
   ])('exits 2 for %j', async (args, stdin, message) => {
     const result = await hashPassword(args, stdin)
     expect(result.code).toBe(2)

@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { generateKeyPairSync, X509Certificate } from 'node:crypto'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { keyMaterialFromKeystore } from '../../src/tls/stores.js'
+import { parsePkcs12 } from '../../src/tls/pkcs12.js'
+import { keyMaterialFromKeystore, trustAnchors } from '../../src/tls/stores.js'
 import { assertBuilt, runCli } from './support/cli.js'
 import { startProxy } from './support/proxy.js'
 import { curl, fixture, httpsGet } from './support/tls-client.js'
@@ -77,6 +79,37 @@ describe('flink-guard gen-certs', () => {
     }
   })
 
+  it('makes a PKCS12 truststore of the CA whose entry Java loads as trusted (security.ssl.rest.truststore)', () => {
+    const entries = parsePkcs12(readFileSync(join(dir, 'ca.truststore.p12')), 'secret')
+    expect(entries).toEqual([expect.objectContaining({ kind: 'cert', alias: 'ca', trusted: true })])
+    const [anchor] = trustAnchors(readFileSync(join(dir, 'ca.truststore.p12')), 'secret')
+    expect(anchor!.toString()).toBe(new X509Certificate(readFileSync(join(dir, 'ca.pem'))).toString())
+    expect(() => trustAnchors(readFileSync(join(dir, 'ca.truststore.p12')), 'wrong')).toThrow(/password/)
+  })
+
+  it('refuses to replace the CA of an earlier run unless --force', async () => {
+    const caBefore = readFileSync(join(dir, 'ca.pem'), 'utf8')
+    const again = await runCli(['gen-certs', '--out', dir, '--password', 'secret'])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain(`${join(dir, 'ca-key.pem')} exists: a new CA would not be trusted`)
+    expect(readFileSync(join(dir, 'ca.pem'), 'utf8')).toBe(caBefore)
+    const copy = join(mkdtempSync(join(tmpdir(), 'fg-gencerts-')), 'certs')
+    expect((await runCli(['gen-certs', '--out', copy])).code).toBe(0)
+    const firstCa = readFileSync(join(copy, 'ca.pem'), 'utf8')
+    expect((await runCli(['gen-certs', '--out', copy, '--force'])).code).toBe(0)
+    expect(readFileSync(join(copy, 'ca.pem'), 'utf8')).not.toBe(firstCa)
+  })
+
+  it.each(['bad name!', 'a..b', 'x.*.example', 'under_score.example', 'trailing-.example'])(
+    'refuses --dns %j',
+    async (name) => {
+      const result = await runCli(['gen-certs', '--out', join(dir, 'x'), '--dns', name])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(`--dns must list DNS names`)
+      expect(result.stderr).toContain(`got "${name}"`)
+    },
+  )
+
   it('refuses a bad --ip', async () => {
     const result = await runCli(['gen-certs', '--out', join(dir, 'x'), '--ip', 'localhost'])
     expect(result.code).toBe(2)
@@ -112,10 +145,27 @@ describe('flink-guard fingerprint', () => {
     ])
     expect(pkcs12.stdout).toContain(readFileSync(fixture('rest.signed.fingerprints'), 'utf8').trim())
     expect((await runCli(['fingerprint', fixture('ca.cer')])).stdout).toMatch(/^Owner: CN=Sample CA\nSHA1: /)
+    const none = await runCli(['fingerprint', fixture('client.keystore')])
+    expect(none.code).toBe(2)
+    expect(none.stderr.trim()).toBe(
+      `flink-guard: ${fixture('client.keystore')} is a keystore protected by a password: give it with --password <password>`,
+    )
     const wrong = await runCli(['fingerprint', fixture('client.keystore'), '--password', 'nope'])
     expect(wrong.code).toBe(2)
     expect(wrong.stderr.trim()).toBe(
       `flink-guard: ${fixture('client.keystore')}: the keystore password is wrong (or the file was altered)`,
+    )
+  })
+
+  it('says a PEM file holding only a private key has no certificate, and exits non-zero', async () => {
+    const keyOnly = join(mkdtempSync(join(tmpdir(), 'fg-fingerprint-')), 'key.pem')
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    writeFileSync(keyOnly, privateKey.export({ format: 'pem', type: 'pkcs8' }))
+    const result = await runCli(['fingerprint', keyOnly])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr.trim()).toBe(
+      `flink-guard: ${keyOnly}: holds no certificate (a private key alone has no fingerprint)`,
     )
   })
 })

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { startStandin } from '../../src/standin/server.js'
 import { assertBuilt, runCli, startCli, writeConfig } from './support/cli.js'
+import { fixture } from './support/tls-client.js'
 
 beforeAll(assertBuilt)
 
@@ -35,13 +39,39 @@ describe('flink-guard command line', () => {
     expect(result.stdout).toBe(`flink-guard ${PACKAGE_VERSION}\n`)
   })
 
+  it.each([
+    ['the stand-in', 'the Flink REST stand-in cannot listen on 127.0.0.1:PORT (the port of upstream.url): '],
+    ['the proxy', 'cannot listen: '],
+  ])('demo with a port clash on %s prints one clean line, no stack trace', async (which, prefix) => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'fg-demo-'))
+      const quickstart = readFileSync(new URL('../../config/quickstart.yaml', import.meta.url), 'utf8')
+      const config = quickstart
+        .replace('port: 8443', `port: ${which === 'the proxy' ? port : 0}`)
+        .replace('port: 9250', 'port: 0')
+        .replace('http://127.0.0.1:18081', `http://127.0.0.1:${which === 'the stand-in' ? port : 0}`)
+      writeFileSync(join(dir, 'quickstart.yaml'), config)
+      const result = await runCli(['demo', '--config', 'quickstart.yaml'], {}, dir)
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe(
+        `flink-guard: ${prefix.replace('PORT', String(port))}listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      )
+    } finally {
+      taken.close()
+    }
+  })
+
   it('exits 2 for an unknown command or option, naming it', async () => {
     const unknownCommand = await runCli(['serv'])
     expect(unknownCommand.code).toBe(2)
     expect(unknownCommand.stderr).toContain('unknown command "serv"')
     const unknownOption = await runCli(['serve', '--confg', 'x.yaml'])
     expect(unknownOption.code).toBe(2)
-    expect(unknownOption.stderr).toContain("'--confg'")
+    // One line, its quotes balanced (Node's own text ends in an unbalanced one).
+    expect(unknownOption.stderr).toBe('flink-guard: unknown option "--confg" (--help lists the options)\n')
     expect(unknownOption.stderr).not.toMatch(/\n\s+at /)
   })
 
@@ -69,6 +99,38 @@ describe('flink-guard command line', () => {
     const strict = await runCli(['check-config', '--strict', '--config', file])
     expect(strict.code).toBe(2)
     expect(strict.stderr).toContain('refused by --strict')
+  })
+
+  it('check-config --strict refuses a flinkConf with no rest.bind-address (Flink then binds every interface), and says so', async () => {
+    const flinkConf = writeConfig('rest.port: 8081\n')
+    const file = writeConfig(`flinkConf: ${flinkConf}\nauth: { anonymous: {} }\n`)
+    const strict = await runCli(['check-config', '--strict', '--config', file])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      "sets no rest.bind-address: Flink's REST endpoint then binds every interface (0.0.0.0)",
+    )
+    expect(strict.stderr).toContain('1 warning(s), refused by --strict')
+    const bound = writeConfig(
+      `flinkConf: ${writeConfig('rest.bind-address: 127.0.0.1\n')}\nauth: { anonymous: {} }\n`,
+    )
+    expect((await runCli(['check-config', '--strict', '--config', bound])).code).toBe(0)
+  })
+
+  it("check-config warns when the upstream truststore's certificate (Flink's SSL recipe) does not name the upstream host, suggesting upstream.tls.servername", async () => {
+    const trust = `truststore: ${fixture('rest.myhost.truststore')}, truststorePassword: rest_truststore_password`
+    const loopback = writeConfig(
+      `upstream: { url: "https://127.0.0.1:8081", tls: { ${trust} } }\nauth: { anonymous: {} }\n`,
+    )
+    const strict = await runCli(['check-config', '--strict', '--config', loopback])
+    expect(strict.code).toBe(2)
+    expect(strict.stderr).toContain(
+      'warning: "upstream.url" connects to 127.0.0.1, which no certificate in "upstream.tls.truststore" names (DNS:myhost.company.org, IP Address:10.0.0.1)',
+    )
+    expect(strict.stderr).toContain('Set "upstream.tls.servername" to one of its DNS names')
+    const named = writeConfig(
+      `upstream: { url: "https://127.0.0.1:8081", tls: { ${trust}, servername: myhost.company.org } }\nauth: { anonymous: {} }\n`,
+    )
+    expect((await runCli(['check-config', '--strict', '--config', named])).code).toBe(0)
   })
 
   it('check-config --strict refuses plain HTTP on 0.0.0.0 with Basic auth, naming the key; without --strict it is a warning', async () => {

@@ -291,6 +291,17 @@ describe('ciphers', () => {
     ).rejects.toThrow()
   })
 
+  it('speaks exactly TLS 1.2 with maxVersion: TLSv1.2 (security.ssl.protocol: TLSv1.2 from flinkConf)', async () => {
+    const proxy = await tlsProxy({
+      keystore: fixture('rest.signed.keystore'),
+      keystorePassword: KEYSTORE_PASSWORD,
+      maxVersion: 'TLSv1.2',
+    })
+    const url = `https://localhost:${portOf(proxy)}/overview`
+    await expect(httpsGet(url, { ca: readFixture('ca.pem'), minVersion: 'TLSv1.3' })).rejects.toThrow()
+    expect((await httpsGet(url, { ca: readFixture('ca.pem'), maxVersion: 'TLSv1.2' })).status).toBe(200)
+  })
+
   it('refuses TLS 1.1 by default', async () => {
     const proxy = await tlsProxy({
       keystore: fixture('rest.signed.keystore'),

@@ -90,3 +90,35 @@ describe('TLS to Flink', () => {
     expect(withoutCert.status).toBe(502)
   })
 })
+
+describe("Flink's SSL recipe (a certificate for myhost.company.org, ip:10.0.0.1) behind a loopback upstream URL", () => {
+  let recipeFlink: Standin
+  beforeAll(async () => {
+    recipeFlink = await startStandin({
+      https: { pfx: readFixture('rest.myhost.keystore'), passphrase: KEYSTORE_PASSWORD },
+    })
+  })
+  afterAll(async () => {
+    await recipeFlink.close()
+  })
+  const trust = {
+    truststore: fixture('rest.myhost.truststore'),
+    truststorePassword: 'rest_truststore_password',
+  }
+
+  it('answers 502 FG_ERR_UPSTREAM_TLS with a message that names upstream.tls.servername', async () => {
+    const { status, refusal, body } = await overviewThrough(recipeFlink, trust)
+    expect(status).toBe(502)
+    expect(refusal).toBe('FG_ERR_UPSTREAM_TLS')
+    expect(body.errors).toEqual([
+      expect.stringMatching(
+        /^The Flink REST endpoint's certificate does not name the host flink-guard connects to \(IP: 127\.0\.0\.1 is not in the cert's list: 10\.0\.0\.1\): set upstream\.tls\.servername/,
+      ),
+    ])
+  })
+
+  it('forwards with upstream.tls.servername set to the name in the certificate', async () => {
+    const { status } = await overviewThrough(recipeFlink, { ...trust, servername: 'myhost.company.org' })
+    expect(status).toBe(200)
+  })
+})

@@ -64,7 +64,8 @@ const docBlocks = docs.flatMap((path) =>
     .map((text, index) => ({ name: `${path} block ${index + 1}`, text }))
     // Told apart by their top-level keys, read off the text so a block that is not even YAML still counts.
     .filter(({ text }) =>
-      [...text.matchAll(/^([A-Za-z]+):/gm)].every((match) => TOP_LEVEL_KEYS.has(match[1]!)),
+      // Flink's flat keys (security.ssl.rest.enabled:) count too: such a block is Flink's config.
+      [...text.matchAll(/^([A-Za-z][\w.-]*):/gm)].every((match) => TOP_LEVEL_KEYS.has(match[1]!)),
     ),
 )
 

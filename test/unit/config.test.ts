@@ -105,6 +105,20 @@ tsl: {}
     ).toEqual(['"admin.port" must differ from "listen.port" (both are 9000)'])
   })
 
+  it.each([
+    [
+      'upstream.timeouts.connectMs',
+      'upstream: { url: "http://127.0.0.1:1", timeouts: { connectMs: 5000.5 } }',
+      '5000.5',
+    ],
+    ['listen.port', 'upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: 8443.9 }', '8443.9'],
+    ['listen.port', 'upstream: { url: "http://127.0.0.1:1" }\nlisten: { port: "${env:PORT}" }', '"8443.5"'],
+  ])('refuses a fraction where %s wants a whole number, rather than truncating it', (key, yaml, got) => {
+    expect(problemsOf(`${AUTH}${yaml}`, { PORT: '8443.5' })).toEqual([
+      `"${key}" must be a whole number, got ${got}`,
+    ])
+  })
+
   it('reports YAML syntax errors and duplicate keys', () => {
     expect(problemsOf('upstream: [unclosed')[0]).toMatch(/^YAML: /)
     expect(problemsOf('upstream: { url: "http://a" }\nupstream: { url: "http://b" }')[0]).toMatch(
@@ -113,6 +127,25 @@ tsl: {}
     expect(problemsOf('- a list')).toEqual([
       'the file must be a YAML mapping of keys (listen:, upstream:, …)',
     ])
+  })
+
+  it('reports an unquoted ${file:} inside { } as one problem that says to quote it, with the line and a caret', () => {
+    const problems = problemsOf(
+      `${AUTH}upstream: { url: "http://127.0.0.1:1" }\ntls: { keystore: /x, keystorePassword: \${file:/run/secrets/pw} }\n`,
+    )
+    expect(problems).toEqual([
+      'YAML: line 3: ${file:/run/secrets/pw} must be quoted inside { } or [ ] (its braces are YAML syntax there): write "${file:/run/secrets/pw}"\n\n' +
+        'tls: { keystore: /x, keystorePassword: ${file:/run/secrets/pw} }\n' +
+        '                                       ^',
+    ])
+  })
+
+  it('shows the first YAML error with its line and a caret, and counts the ones after it', () => {
+    const [problem, ...others] = problemsOf('listen: { port: 8443\nupstream: [unclosed\n')
+    expect(others).toEqual([])
+    expect(problem).toMatch(
+      /^YAML: .* at line 2, column 1: \(and 1 more YAML error after it, likely caused by it\)\n\nlisten: \{ port: 8443\nupstream: \[unclosed\n\^$/,
+    )
   })
 
   it('resolves ${env:X} and ${file:path}, and masks them when printed', () => {

@@ -16,6 +16,13 @@ describe('the quick start demo user', () => {
     expect(line).not.toContain(first.password)
     expect(await verify(first.password, line.slice('demo:'.length).replace(/^\$2y\$/, '$2b$'))).toBe(true)
     expect(statSync(first.htpasswd).mode & 0o077).toBe(0)
+    // As the README says: the demo keeps the password itself, readable by its owner only, to print it again.
+    const passwordFile = join(base, DEMO_STATE_DIR, 'demo.password')
+    expect(readFileSync(passwordFile, 'utf8')).toBe(`${first.password}\n`)
+    expect(statSync(passwordFile).mode & 0o077).toBe(0)
+    expect(readFileSync(new URL('../../README.md', import.meta.url), 'utf8')).toContain(
+      'the demo keeps the password itself in `demo.password` (mode 600, plain text)',
+    )
     expect((await demoCredentials(base)).password).toBe(first.password)
     expect((await demoCredentials(mkdtempSync(join(tmpdir(), 'fg-demo-')))).password).not.toBe(first.password)
   })

@@ -117,13 +117,28 @@ describe('docker/grafana/flink-guard.json', () => {
     'flink_guard_certificate_expiry_seconds',
     'flink_guard_upstream_up',
     'flink_guard_tls_handshake_errors_total',
+    'flink_guard_requests_in_flight',
+    'flink_guard_build_info',
   ])
   const dashboard = JSON.parse(read('docker/grafana/flink-guard.json')) as {
-    panels: { title: string; targets: { expr: string }[] }[]
+    templating: {
+      list: {
+        name: string
+        type: string
+        query?: { query: string }
+        includeAll?: boolean
+        allValue?: string
+      }[]
+    }
+    panels: {
+      title: string
+      targets: { expr: string }[]
+      fieldConfig?: { defaults?: { noValue?: string } }
+    }[]
   }
+  const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))
 
   it('queries only metrics flink-guard exports, and shows the essentials', () => {
-    const exprs = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr))
     for (const expr of exprs) {
       for (const name of expr.match(/flink_guard_[a-z_]+/g) ?? []) expect(KNOWN, expr).toContain(name)
     }
@@ -136,6 +151,31 @@ describe('docker/grafana/flink-guard.json', () => {
       'Certificate days left',
     ]) {
       expect(titles).toContain(topic)
+    }
+  })
+
+  it('has namespace, job and instance variables (All by default), and every query is scoped by them', () => {
+    for (const name of ['namespace', 'job', 'instance']) {
+      const variable = dashboard.templating.list.find((entry) => entry.name === name)
+      expect(variable, name).toMatchObject({ type: 'query', includeAll: true, allValue: '.*' })
+      expect(variable!.query!.query).toBe(`label_values(flink_guard_build_info, ${name})`)
+    }
+    for (const expr of exprs) {
+      // Every selector of a flink-guard metric, with or without other matchers.
+      for (const selector of expr.match(/flink_guard_[a-z_]+(\{[^}]*\})?/g) ?? []) {
+        expect(selector, expr).toContain('{namespace=~"$namespace", job=~"$job", instance=~"$instance"')
+      }
+    }
+  })
+
+  it('shows 0, not "No data", for counts with nothing in the range', () => {
+    const counts = dashboard.panels.filter((panel) =>
+      panel.targets.some((target) => /_total\b|_in_flight\b/.test(target.expr)),
+    )
+    expect(counts.length).toBeGreaterThanOrEqual(6)
+    for (const panel of counts) {
+      expect(panel.fieldConfig?.defaults?.noValue, panel.title).toBe('0')
+      for (const target of panel.targets) expect(target.expr, panel.title).toMatch(/ or vector\(0\)$/)
     }
   })
 })

@@ -190,6 +190,7 @@ describe("Flink's configuration as flink-guard's defaults", () => {
         keystorePassword: 'rest_keystore_password',
         ciphers: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
         minVersion: 'TLSv1.3',
+        maxVersion: 'TLSv1.3',
         clientAuth: 'require',
         truststore: '/opt/flink/conf/ca.truststore',
         pinnedFingerprints: [PIN],
@@ -202,7 +203,9 @@ describe("Flink's configuration as flink-guard's defaults", () => {
       'config.yaml': LEGACY.replace(/^security\.ssl\.(algorithms|protocol|rest\.cert).*\n/gm, ''),
     })
     expect(mutual.config.tls).toMatchObject({
+      // Flink enables exactly the protocols listed: TLSv1.2 alone is a maximum too.
       minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
       ciphers: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
     })
     const plain = load({

@@ -27,8 +27,9 @@ export interface RunningCli {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunningCli {
   const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -57,8 +58,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
   return { child, stdout: () => stdout, stderr: () => stderr, finished, waitFor }
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  return startCli(args, env).finished
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Finished> {
+  return startCli(args, env, cwd).finished
 }
 
 export function writeConfig(yaml: string): string {
