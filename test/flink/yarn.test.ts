@@ -7,6 +7,7 @@ import { launchChromium } from '../e2e/support/chromium.js'
 import { basicAuth, GATEWAY_PASSWORD, htpasswdFor, startGateway } from '../integration/support/gateway.js'
 import { curl, fixture } from '../integration/support/tls-client.js'
 import { startConnectionCounter } from '../integration/support/yarn.js'
+import { jobState, runEndlessJob, waitForJobState } from './support/endless-job.js'
 import { type FlinkCluster, startFlinkCluster } from './support/flink.js'
 import { type MiniYarn, startMiniYarn } from './support/mini-yarn.js'
 
@@ -15,7 +16,7 @@ import { type MiniYarn, startMiniYarn } from './support/mini-yarn.js'
  * applications whose unmanaged AMs register real Flinks as Flink's own AM does; each Flink's
  * high-availability.cluster-id is its application id, as YarnClusterDescriptor sets it. The same requests go
  * through YARN's own proxy (the RM's /proxy/<id>/) and through flink-guard's, side by side.
- * No TaskManagers: uploads, jar listing and the REST answers compared need only the JobManager.
+ * Application A's Flink has a TaskManager, for the cancels of a running job; B's is a JobManager only.
  */
 
 let yarn: MiniYarn
@@ -26,17 +27,15 @@ let appB: string
 let gateway: RunningServer
 const ALICE = basicAuth('alice')
 const CACHE_MS = 200
-/** A job id no Flink knows: what matters is whether the request reaches Flink (its 404) or not. */
-const NO_JOB = '0'.repeat(32)
 
 beforeAll(async () => {
   yarn = await startMiniYarn()
   console.log(`MiniYARNCluster: started in ${yarn.startupMs} ms, RSS ${Math.round(yarn.rssKiB() / 1024)} MiB`)
   appA = await yarn.submit()
   appB = await yarn.submit()
-  const flinkOf = (app: string) =>
-    startFlinkCluster({ taskManager: false, config: { 'high-availability.cluster-id': app } })
-  ;[a, b] = await Promise.all([flinkOf(appA), flinkOf(appB)])
+  const flinkOf = (app: string, taskManager: boolean) =>
+    startFlinkCluster({ taskManager, config: { 'high-availability.cluster-id': app } })
+  ;[a, b] = await Promise.all([flinkOf(appA, true), flinkOf(appB, false)])
   gateway = await startGateway({
     tls: { cert: fixture('rest.signed.pem'), key: fixture('rest.signed.pem') },
     auth: { basic: { htpasswd: htpasswdFor(['alice']), users: { alice: ['flink-admins'] } } },
@@ -158,24 +157,29 @@ describe('side by side with YARN’s own proxy, on the same application', () => 
     expect(await jarsOf(a)).not.toContain(jar)
   })
 
-  it('PATCH /jobs/<id> (cancel): reaches Flink through flink-guard only', async () => {
-    const { viaYarn, viaGuard } = await both('PATCH /jobs/:id?mode=cancel', `/jobs/${NO_JOB}?mode=cancel`, [
-      '-X',
-      'PATCH',
-    ])
-    // Flink's own answer for a job it does not know.
-    expect(viaGuard.status).toBe(404)
-    expect(viaGuard.body).toContain('errors')
-    // HttpServlet's answer to a method WebAppProxyServlet does not implement.
+  it('PATCH /jobs/<id>?mode=cancel on a running job: flink-guard cancels it, YARN’s proxy does not', async () => {
+    const { jobId } = await runEndlessJob(a, 'fg-yarn-patch')
+    const patch = ['-X', 'PATCH']
+    // HttpServlet's answer to a method WebAppProxyServlet does not implement; the job runs on.
+    const viaYarn = await viaCurl(yarnProxy(`/jobs/${jobId}?mode=cancel`), patch)
     expect(viaYarn.status).toBe(501)
+    expect(await jobState(a, jobId)).toBe('RUNNING')
+    const viaGuard = await viaCurl(gw(`/proxy/${appA}/jobs/${jobId}?mode=cancel`), patch)
+    table.push(`PATCH /jobs/:id?mode=cancel | ${viaYarn.status} | ${viaGuard.status}`)
+    expect(viaGuard.status).toBe(202)
+    await waitForJobState(a, jobId, 'CANCELED')
   })
 
-  it('GET /jobs/<id>/yarn-cancel (the dashboard’s cancel): both reach Flink', async () => {
-    const { viaYarn, viaGuard } = await both('GET /jobs/:id/yarn-cancel', `/jobs/${NO_JOB}/yarn-cancel`)
-    // Flink's own 404 for the unknown job, in its error shape, through both.
-    expect([viaYarn.status, viaGuard.status]).toEqual([404, 404])
-    for (const { body } of [viaYarn, viaGuard])
-      expect(JSON.parse(body)).toEqual({ errors: [expect.any(String)] })
+  it('GET /jobs/<id>/yarn-cancel (the dashboard’s cancel): both cancel the running job', async () => {
+    const viaYarn = await runEndlessJob(a, 'fg-yarn-cancel-yarn')
+    const yarnAnswer = await viaCurl(yarnProxy(`/jobs/${viaYarn.jobId}/yarn-cancel`))
+    await waitForJobState(a, viaYarn.jobId, 'CANCELED')
+    const viaGuard = await runEndlessJob(a, 'fg-yarn-cancel-guard')
+    const guardAnswer = await viaCurl(gw(`/proxy/${appA}/jobs/${viaGuard.jobId}/yarn-cancel`))
+    await waitForJobState(a, viaGuard.jobId, 'CANCELED')
+    table.push(`GET /jobs/:id/yarn-cancel | ${yarnAnswer.status} | ${guardAnswer.status}`)
+    expect([yarnAnswer.status, guardAnswer.status]).toEqual([202, 202])
+    expect(await jobState(a, viaGuard.jobId)).toBe('CANCELED')
   })
 })
 
