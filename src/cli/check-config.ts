@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { ConfigError, loadConfigFile, maskedConfig } from '../config/load.js'
+import { inUserKeys } from '../config/origins.js'
 import { configPath, parseOptions } from './args.js'
 import { fileProblems } from './check-files.js'
 import { upstreamNameWarnings } from './upstream-names.js'
@@ -37,7 +38,12 @@ export async function checkConfig(argv: string[]): Promise<number> {
   const loaded = loadConfigFile(file, process.env, { placeholders: noFiles })
   const problems = noFiles ? [] : await fileProblems(loaded.config)
   // The same shape as an invalid config: every problem, one line each, exit 2.
-  if (problems.length > 0) throw new ConfigError(file, problems)
+  if (problems.length > 0) {
+    throw new ConfigError(
+      file,
+      problems.map((problem) => inUserKeys(problem, loaded.origins)),
+    )
+  }
   const warnings = [...loaded.warnings, ...(noFiles ? [] : upstreamNameWarnings(loaded.config))]
   for (const warning of warnings) process.stderr.write(`flink-guard: warning: ${warning}\n`)
   if (options.strict && warnings.length > 0) {

@@ -1,4 +1,6 @@
 import { loadConfigFile } from '../config/load.js'
+import { inUserKeys } from '../config/origins.js'
+import { FlinkGuardError } from '../errors.js'
 import { createLogger } from '../observability/logger.js'
 import { startServer } from '../server.js'
 import { VERSION } from '../version.js'
@@ -30,8 +32,14 @@ export async function serve(argv: string[]): Promise<number> {
     return 0
   }
   const file = configPath(options.config)
-  const { config, warnings } = loadConfigFile(file)
-  const server = await startServer(config, createLogger(options['log-level'] ?? 'info'))
+  const { config, warnings, origins } = loadConfigFile(file)
+  const server = await startServer(config, createLogger(options['log-level'] ?? 'info')).catch((err) => {
+    // An unusable store flinkConf filled is named by the Flink keys it came from, as check-config does.
+    if (err instanceof FlinkGuardError) {
+      throw new FlinkGuardError(err.code, { message: inUserKeys(err.message, origins), cause: err.cause })
+    }
+    throw err
+  })
   for (const warning of warnings) server.proxy.log.warn({ warning }, 'configuration warning')
   server.proxy.log.info(
     {

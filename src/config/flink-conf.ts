@@ -28,9 +28,13 @@ export interface FlinkRest {
   readonly ciphers: readonly string[]
   /** Whether Flink's REST client checks the server's host name. */
   readonly verifyHostname: boolean
+  /** The Flink key each store setting was read from (an option's fallback key when that was the one set). */
+  readonly storeKeys: Readonly<Record<StoreSetting, string>>
   /** Where this reading may not be the one of the Flink line in use. */
   readonly warnings: readonly string[]
 }
+
+type StoreSetting = 'keystore' | 'keystorePassword' | 'keyPassword' | 'truststore' | 'truststorePassword'
 
 /** SecurityOptions' defaults in the released 1.20.5 and 2.3.0 (FLINK-39022 for the suites). */
 const DEFAULT_PROTOCOL = 'TLSv1.2'
@@ -71,6 +75,11 @@ export function portRange(value: string, limit = Number.POSITIVE_INFINITY): numb
 export function resolveFlinkRest(conf: FlinkConf): FlinkRest {
   const warnings = [...conf.warnings]
   const get = (...keys: string[]) => first(conf, ...keys) ?? null
+  const storeKeys = {} as Record<StoreSetting, string>
+  const store = (setting: StoreSetting, ...keys: string[]) => {
+    storeKeys[setting] = keys.find((key) => conf.entries.has(key)) ?? keys[0]!
+    return get(...keys)
+  }
   // 1.x falls back to the deprecated security.ssl.enabled; 2.x removed it. flink-conf.yaml means 1.x.
   const restEnabled = conf.entries.get('security.ssl.rest.enabled')
   const sslEnabled = conf.entries.get('security.ssl.enabled')
@@ -97,11 +106,19 @@ export function resolveFlinkRest(conf: FlinkConf): FlinkRest {
     ),
     restSsl,
     mutual: restSsl && isTrue(conf.entries.get('security.ssl.rest.authentication-enabled')),
-    keystore: get('security.ssl.rest.keystore', 'security.ssl.keystore'),
-    keystorePassword: get('security.ssl.rest.keystore-password', 'security.ssl.keystore-password'),
-    keyPassword: get('security.ssl.rest.key-password', 'security.ssl.key-password'),
-    truststore: get('security.ssl.rest.truststore', 'security.ssl.truststore'),
-    truststorePassword: get('security.ssl.rest.truststore-password', 'security.ssl.truststore-password'),
+    keystore: store('keystore', 'security.ssl.rest.keystore', 'security.ssl.keystore'),
+    keystorePassword: store(
+      'keystorePassword',
+      'security.ssl.rest.keystore-password',
+      'security.ssl.keystore-password',
+    ),
+    keyPassword: store('keyPassword', 'security.ssl.rest.key-password', 'security.ssl.key-password'),
+    truststore: store('truststore', 'security.ssl.rest.truststore', 'security.ssl.truststore'),
+    truststorePassword: store(
+      'truststorePassword',
+      'security.ssl.rest.truststore-password',
+      'security.ssl.truststore-password',
+    ),
     fingerprint,
     // SSLUtils splits both on "," and trims nothing.
     protocols: (get('security.ssl.protocol') ?? DEFAULT_PROTOCOL).split(','),
@@ -109,6 +126,7 @@ export function resolveFlinkRest(conf: FlinkConf): FlinkRest {
     // 1.x's REST client never checks the name; 2.x has security.ssl.rest.verify-hostname (default false),
     // honoured from a config.yaml, which may be either line's. security.ssl.verify-hostname reaches neither.
     verifyHostname: !conf.legacy && isTrue(conf.entries.get('security.ssl.rest.verify-hostname')),
+    storeKeys,
     warnings,
   }
 }
@@ -132,6 +150,8 @@ export interface FlinkConfResult {
   readonly config: Raw
   /** Said at start; `check-config --strict` fails on them. */
   readonly warnings: string[]
+  /** Each store key filled from Flink (`tls.keystore`) → the Flink keys it came from and their file. */
+  readonly origins: Readonly<Record<string, string>>
 }
 
 /**
@@ -170,6 +190,20 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
   const config = structuredClone(input)
   const flink = resolveFlinkRest(conf)
   const warnings = [...flink.warnings]
+  const origins: Record<string, string> = {}
+  /** Fills a store and its password from Flink; a problem with them is then told in Flink's keys. */
+  const fillStore = (tls: Raw, at: string, file: StoreSetting, ...passwords: StoreSetting[]) => {
+    const filled = [file, ...passwords].filter(
+      (setting) => tls[setting] === undefined && flink[setting] !== null,
+    )
+    for (const setting of filled) tls[setting] = flink[setting]
+    if (filled.length > 0) {
+      origins[`${at}.${file}`] =
+        `${filled.map((setting) => flink.storeKeys[setting]).join(', ')} in ${conf.file}`
+    }
+  }
+  const fillKeystore = (tls: Raw, at: string) =>
+    fillStore(tls, at, 'keystore', 'keystorePassword', 'keyPassword')
   const bind = flink.bindAddress ?? undefined
   if (bind === undefined) {
     // RestServerEndpoint.start(): with no rest.bind-address it calls bootstrap.bind(port), every interface.
@@ -214,8 +248,7 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
   if (flink.restSsl) {
     const tls = section(upstream, 'tls')
     if (trusted) {
-      fill(tls, 'truststore', flink.truststore)
-      fill(tls, 'truststorePassword', flink.truststorePassword)
+      fillStore(tls, 'upstream.tls', 'truststore', 'truststorePassword')
       fill(tls, 'pinnedFingerprints', pins)
       // Trust anchored in Flink's own truststore and no name check, as Flink's REST client. Without a
       // truststore flink-guard keeps checking names: then system CAs are the only anchor.
@@ -223,25 +256,16 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
     } else if (flink.verifyHostname) {
       fill(tls, 'verifyHostname', true)
     }
-    if (flink.mutual) {
-      fill(tls, 'keystore', flink.keystore)
-      fill(tls, 'keystorePassword', flink.keystorePassword)
-      fill(tls, 'keyPassword', flink.keyPassword)
-    }
+    if (flink.mutual) fillKeystore(tls, 'upstream.tls')
   }
 
   // (b) flink-guard's own listener in the REST server's place, so clients keep seeing the certificate they
   // trust. Flink's server restricts protocols and suites, and checks the pin, only with mutual auth.
   if (flink.restSsl && flink.keystore !== null) {
     const tls = section(config, 'tls')
-    if (tls.cert === undefined && tls.key === undefined) {
-      fill(tls, 'keystore', flink.keystore)
-      fill(tls, 'keystorePassword', flink.keystorePassword)
-      fill(tls, 'keyPassword', flink.keyPassword)
-    }
+    if (tls.cert === undefined && tls.key === undefined) fillKeystore(tls, 'tls')
     if (flink.mutual && trusted && tls.clientAuth !== 'none') {
-      fill(tls, 'truststore', flink.truststore)
-      fill(tls, 'truststorePassword', flink.truststorePassword)
+      fillStore(tls, 'tls', 'truststore', 'truststorePassword')
       fill(tls, 'clientAuth', 'require')
       fill(tls, 'pinnedFingerprints', pins)
       fill(tls, 'ciphers', flink.ciphers.join(','))
@@ -249,5 +273,5 @@ export function applyFlinkConf(input: Raw, conf: FlinkConf): FlinkConfResult {
       fill(tls, 'maxVersion', highestVersion(flink.protocols))
     }
   }
-  return { config, warnings }
+  return { config, warnings, origins }
 }

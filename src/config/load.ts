@@ -13,6 +13,7 @@ import { pinProblems, tlsConfigProblems } from '../tls/config.js'
 import { routingProblems, upstreamUrlProblems } from '../upstream/config-checks.js'
 import { exposureWarnings } from './exposure.js'
 import { applyFlinkConf, readFlinkConf } from './flink-conf.js'
+import { inUserKeys } from './origins.js'
 import { type ReferenceOptions, resolveReferences } from './references.js'
 import { type Config, ConfigSchema, SECRET_KEY_PATTERN } from './schema.js'
 import { sharedPortProblems } from './shared-port.js'
@@ -36,6 +37,8 @@ export interface LoadedConfig {
   readonly secretPaths: ReadonlySet<string>
   /** Valid but risky settings (Flink's REST endpoint not on loopback): logged at start, fatal for check-config --strict. */
   readonly warnings: readonly string[]
+  /** Store keys flinkConf filled → the Flink keys and file they came from (src/config/origins.ts). */
+  readonly origins: Readonly<Record<string, string>>
 }
 
 export function loadConfigFile(
@@ -83,29 +86,36 @@ export function validateConfig(
   references: ReferenceOptions = {},
 ): LoadedConfig {
   const { value: resolved, problems, secretPaths } = resolveReferences(raw, env, references)
-  const { value, warnings } = withFlinkConf(resolved, problems)
+  const { value, warnings, origins } = withFlinkConf(resolved, problems)
   // Convert works in place: compare against a copy of what was written.
   const converted = Value.Convert(ConfigSchema, structuredClone(value))
   problems.push(...truncatedNumbers(value, converted, ''))
   const withDefaults = Value.Default(ConfigSchema, converted)
   problems.push(...schemaProblems(withDefaults))
   problems.push(...semanticProblems(withDefaults as Config))
-  if (problems.length > 0) throw new ConfigError(source, problems)
+  if (problems.length > 0)
+    throw new ConfigError(
+      source,
+      problems.map((problem) => inUserKeys(problem, origins)),
+    )
 
   warnings.push(...exposureWarnings(withDefaults as Config))
-  return { config: deepFreeze(withDefaults as Config), secretPaths, warnings }
+  return { config: deepFreeze(withDefaults as Config), secretPaths, warnings, origins }
 }
 
 /** `flinkConf:` fills what flink-guard's own keys leave unset from Flink's configuration (flink-conf.ts). */
-function withFlinkConf(value: unknown, problems: string[]): { value: unknown; warnings: string[] } {
+function withFlinkConf(
+  value: unknown,
+  problems: string[],
+): { value: unknown; warnings: string[]; origins: Record<string, string> } {
   const path = (value as { flinkConf?: unknown } | null)?.flinkConf
-  if (typeof path !== 'string' || path === '') return { value, warnings: [] }
+  if (typeof path !== 'string' || path === '') return { value, warnings: [], origins: {} }
   try {
     const merged = applyFlinkConf(value as Record<string, unknown>, readFlinkConf(path))
-    return { value: merged.config, warnings: merged.warnings }
+    return { value: merged.config, warnings: merged.warnings, origins: { ...merged.origins } }
   } catch (err) {
     problems.push(`"flinkConf" ${path} ${(err as Error).message}`)
-    return { value, warnings: [] }
+    return { value, warnings: [], origins: {} }
   }
 }
 

@@ -193,6 +193,24 @@ describe('flink-guard command line', () => {
     expect(right.stderr).not.toContain('tls.keystore')
   })
 
+  it('a wrong keystore password that flinkConf brought is told in the Flink keys it came from, by check-config and serve', async () => {
+    const keystore = new URL('../fixtures/tls/rest.signed.keystore', import.meta.url).pathname
+    const flinkConf = writeConfig(
+      'rest.bind-address: 127.0.0.1\nrest.port: 8081\nsecurity.ssl.rest.enabled: true\n' +
+        `security.ssl.keystore: ${keystore}\nsecurity.ssl.rest.keystore-password: wrong\n`,
+    )
+    const file = writeConfig(
+      `flinkConf: ${flinkConf}\nlisten: { port: 0 }\nadmin: { port: 0 }\n${ANONYMOUS_VIEWER}`,
+    )
+    const origin = `"tls.keystore" (from flinkConf: security.ssl.keystore, security.ssl.rest.keystore-password in ${flinkConf}) ${keystore}: the keystore password is wrong`
+    const checked = await runCli(['check-config', '--config', file])
+    expect(checked.code).toBe(2)
+    expect(checked.stderr).toContain(origin)
+    const served = await runCli(['serve', '--config', file])
+    expect(served.code).toBe(2)
+    expect(served.stderr).toContain(origin)
+  })
+
   it('check-config prints the effective config with secrets masked', async () => {
     const file = writeConfig(
       'auth: { anonymous: {} }\nupstream: { url: "http://127.0.0.1:${env:FLINK_PORT}" }\n',
