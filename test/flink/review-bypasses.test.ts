@@ -64,6 +64,25 @@ describe('argument rules against a real Flink', () => {
   })
 })
 
+describe('the plan endpoints run main() unruled', () => {
+  // JarPlanHandler builds the same PackagedProgram as a run (entry class, flinkConfiguration incl.
+  // pipeline.classpaths) and invokes its main() in the JobManager; authz.arguments does not judge it.
+  it('refuses a plan with an entry class outside the grant', async () => {
+    const response = await post(
+      `/jars/${encodeURIComponent(job.jarId)}/plan`,
+      '{"entryClass":"org.example.Other"}',
+    )
+    expect(response.status, response.text).toBe(403)
+  })
+  it('refuses a plan that adds a classpath', async () => {
+    const body = JSON.stringify({
+      flinkConfiguration: { 'pipeline.classpaths': 'file:///tmp/review-evil.jar' },
+    })
+    const response = await post(`/jars/${encodeURIComponent(job.jarId)}/plan`, body)
+    expect(response.status, response.text).toBe(403)
+  })
+})
+
 describe('jar-only uploads against a real Flink', () => {
   const evil = 'Content-Disposition: form-data; name="jarfile"; filename="review-evil.jar"'
   it.each([
