@@ -38,6 +38,8 @@ export class JarUploadScreen extends Transform {
   /** Bytes not yet passed on; it starts with the line feed the first delimiter lacks, never passed on. */
   private pending = Buffer.from('\n')
   private virtualPrefix = 1
+  /** 1 when `pending` starts with the CR of a CRLF delimiter, held back with it. */
+  private lead = 0
   private state: 'body' | 'part-start' | 'epilogue' = 'body'
 
   constructor(boundary: string) {
@@ -82,10 +84,12 @@ export class JarUploadScreen extends Transform {
         const at = this.pending.indexOf(this.delimiter)
         if (at === -1) {
           // The tail could be the start of a delimiter split across chunks.
-          this.passOn(Math.max(0, this.pending.length - this.delimiter.length + 1))
+          this.passOn(this.withoutTrailingCR(Math.max(0, this.pending.length - this.delimiter.length + 1)))
           return
         }
-        this.passOn(at)
+        const upTo = this.withoutTrailingCR(at)
+        this.lead = at - upTo
+        this.passOn(upTo)
         this.state = 'part-start'
       }
       if (!this.checkPartStart()) return
@@ -94,7 +98,7 @@ export class JarUploadScreen extends Transform {
 
   /** `pending` starts with a delimiter: false while more bytes are needed to judge the part that follows. */
   private checkPartStart(): boolean {
-    const after = this.delimiter.length
+    const after = this.lead + this.delimiter.length
     if (this.pending.length < after + 2) return false
     if (this.pending.subarray(after, after + 2).toString('latin1') === '--') {
       this.state = 'epilogue'
@@ -121,7 +125,16 @@ export class JarUploadScreen extends Transform {
     return true
   }
 
-  /** Passes on the first `count` bytes of `pending`, less the virtual CRLF at the very start. */
+  /**
+   * `count`, less a CR it would end on: Netty's multipart decoder keeps a chunk's trailing CR as file content when
+   * the LF and the delimiter come in the next chunk (measured: Flink stored the jar one CR longer), so a CRLF
+   * delimiter is always passed on whole.
+   */
+  private withoutTrailingCR(count: number): number {
+    return count > 0 && this.pending[count - 1] === 0x0d ? count - 1 : count
+  }
+
+  /** Passes on the first `count` bytes of `pending`, less the virtual line feed at the very start. */
   private passOn(count: number): void {
     if (count === 0) return
     const skip = Math.min(this.virtualPrefix, count)

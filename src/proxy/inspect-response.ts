@@ -2,14 +2,16 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
+import { featuresAllowed, maskFeatures } from './dashboard-features.js'
 import { addressFieldOf, publicUrlOf, rebaseAddress } from './flink-addresses.js'
 import { redactFlinkBody } from './redact.js'
 
 /**
  * A few of Flink's answers are read before they go back: error bodies and upload answers for non-admins
  * (redaction), the answers to control, submit and cluster actions (the audit line wants Flink's trigger
- * id), and the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's). They
- * are small JSON documents; anything else streams untouched.
+ * id), the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's), and
+ * `/config`, whose dashboard features are turned off where the caller would be refused (dashboard-features.ts).
+ * They are small JSON documents; anything else streams untouched.
  */
 
 /** Flink's JSON answers are a few KiB; past this, the body streams on unread (and unredacted: logged). */
@@ -22,6 +24,8 @@ export interface Inspection {
   readonly audit: boolean
   /** The field carrying Flink's address and the gateway's URL to put there; null when none. */
   readonly rebase: { readonly field: string; readonly publicUrl: string } | null
+  /** `/config`: which dashboard features the caller may use; null for every other answer. */
+  readonly features: Readonly<Record<string, boolean>> | null
 }
 
 export function inspectionOf(
@@ -40,7 +44,11 @@ export function inspectionOf(
     authz?.preset !== 'admin' &&
     (status >= 400 || authz?.route?.template === UPLOAD_TEMPLATE)
   const rebase = status === 200 ? rebaseOf(request) : null
-  return audit || redact || rebase !== null ? { redact, audit, rebase } : null
+  const features =
+    status === 200 && authz?.route?.template === '/config' && request.upstream !== null
+      ? featuresAllowed(request.identity!, request.upstream.policy)
+      : null
+  return audit || redact || rebase !== null || features !== null ? { redact, audit, rebase, features } : null
 }
 
 function rebaseOf(request: FastifyRequest): Inspection['rebase'] {
@@ -82,7 +90,8 @@ export async function inspectResponse(
   const redacted = inspection.redact ? redactFlinkBody(parsed) : null
   const { rebase } = inspection
   const rebased = rebase === null ? null : rebaseAddress(redacted ?? parsed, rebase.field, rebase.publicUrl)
-  const changed = rebased ?? redacted
+  const masked = inspection.features === null ? null : maskFeatures(parsed, inspection.features)
+  const changed = masked ?? rebased ?? redacted
   if (changed === null) return text
   reply.removeHeader('content-length')
   return JSON.stringify(changed)

@@ -34,7 +34,8 @@ describe('the access and audit lines of actions that send a body to Flink', () =
       200,
       () => {
         const form = new FormData()
-        form.append('jarfile', new Blob([Buffer.alloc(4096, 1)]), 'job.jar')
+        // A jar starts as a ZIP file does (limits.uploads.jarFilesOnly).
+        form.append('jarfile', new Blob(['PK\u0003\u0004', Buffer.alloc(4096, 1)]), 'job.jar')
         return fetch(`${proxy.proxyUrl}/jars/upload`, { method: 'POST', body: form })
       },
     ],

@@ -67,7 +67,8 @@ const CHUNK = Buffer.alloc(16 * 1024, 'j')
 async function* slowMultipart(chunks: number, gapMs: number): AsyncGenerator<Buffer> {
   yield Buffer.from(
     `--${BOUNDARY}\r\nContent-Disposition: form-data; name="jarfile"; filename="slow.jar"\r\n` +
-      'Content-Type: application/java-archive\r\n\r\n',
+      // A jar starts as a ZIP file does (limits.uploads.jarFilesOnly).
+      'Content-Type: application/java-archive\r\n\r\nPK\u0003\u0004',
   )
   for (let i = 0; i < chunks; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, gapMs))

@@ -45,6 +45,29 @@ describe('JarUploadScreen', () => {
   })
 
   it.each(SIZES)(
+    'never passes on a delimiter’s CR apart from its LF, in chunks of %i (Netty would keep the CR as file content)',
+    async (size) => {
+      const body = Buffer.concat([filePart(JAR), filePart(JAR, 'two.jar'), close])
+      const chunks: Buffer[] = []
+      for (let at = 0; at < body.length; at += size) chunks.push(body.subarray(at, at + size))
+      // 'data' in flowing mode sees each pushed chunk; an async iterator would read them joined.
+      const screen = Readable.from(chunks).pipe(new JarUploadScreen(BOUNDARY))
+      const out: Buffer[] = []
+      screen.on('data', (chunk: Buffer) => out.push(chunk))
+      await new Promise((resolve) => screen.on('end', resolve))
+      expect(Buffer.concat(out)).toEqual(body)
+      const delimiter = Buffer.from(`\n--${BOUNDARY}`)
+      const splits: number[] = []
+      let at = 0
+      for (const chunk of out.slice(0, -1)) {
+        at += chunk.length
+        if (body[at - 1] === 0x0d && body.subarray(at, at + delimiter.length).equals(delimiter)) splits.push(at)
+      }
+      expect(splits).toEqual([])
+    },
+  )
+
+  it.each(SIZES)(
     'refuses a file that is no jar, in chunks of %i, before its part is passed on',
     async (size) => {
       const body = Buffer.concat([filePart('#!/bin/sh\nrm -rf /\n', 'job.jar'), close])
