@@ -5,8 +5,9 @@ import { type Standin, startStandin } from '../../src/standin/server.js'
 import { basicAuth, htpasswdFor, startGateway } from './support/gateway.js'
 
 /**
- * Review findings (branch `review`) on forward-auth over real sockets. Each test states the behaviour a fix
- * must have: they fail on main.
+ * Forward-auth checks a client shapes through the front proxy (a security review's findings), over real
+ * sockets: a client's X-Forwarded-Host must not pick the cluster, and a described preflight must not be
+ * answered 2xx, which auth_request takes as "allowed".
  */
 let prod: Standin
 let dev: Standin
@@ -44,14 +45,33 @@ afterAll(async () => {
 })
 
 /** The auth_request subrequest of bench/nginx.ts: client headers, then NGINX's own X-Original-*, Host, XFF. */
-async function nginxCheck(method: string, uri: string, clientHeaders: Record<string, string>) {
+async function nginxCheck(
+  method: string,
+  uri: string,
+  clientHeaders: Record<string, string>,
+  host = 'prod.flink.test',
+) {
   const response = await request(`${gateway.proxyUrl}/_flink-guard/auth`, {
     headers: {
       ...clientHeaders,
       'x-original-method': method,
       'x-original-uri': uri,
-      host: 'prod.flink.test',
+      host,
       'x-forwarded-for': '192.0.2.7',
+    },
+  })
+  await response.body.dump()
+  return response.statusCode
+}
+
+/** ingress-nginx's auth-url check: the service's own Host, the client's URL in X-Original-URL. */
+async function ingressCheck(method: string, url: string, clientHeaders: Record<string, string>) {
+  const response = await request(`${gateway.proxyUrl}/_flink-guard/auth`, {
+    headers: {
+      ...clientHeaders,
+      'x-original-method': method,
+      'x-original-url': url,
+      host: 'flink-guard.flink.svc',
     },
   })
   await response.body.dump()
@@ -69,6 +89,18 @@ describe('forward-auth checks', () => {
       'x-forwarded-host': 'dev.flink.test',
     })
     expect(spoofed).toBe(403)
+    // The same check named for dev is dev's to judge: the host does choose the cluster.
+    expect(await nginxCheck('DELETE', '/cluster', { authorization: ALICE }, 'dev.flink.test:443')).toBe(200)
+  })
+  it("takes an ingress-nginx check's host from X-Original-URL", async () => {
+    expect(await ingressCheck('DELETE', 'https://prod.flink.test/cluster', { authorization: ALICE })).toBe(
+      403,
+    )
+    const dev = await ingressCheck('DELETE', 'https://dev.flink.test/cluster', {
+      authorization: ALICE,
+      'x-forwarded-host': 'prod.flink.test',
+    })
+    expect(dev).toBe(200)
   })
   // A described preflight is answered 204 before authentication; NGINX's auth_request allows any 2xx, so an
   // anonymous OPTIONS reaches Flink.
@@ -77,6 +109,6 @@ describe('forward-auth checks', () => {
       origin: 'https://evil.example',
       'access-control-request-method': 'POST',
     })
-    expect(status === 200 || status === 204).toBe(false)
+    expect(status).toBe(401)
   })
 })
