@@ -6,8 +6,9 @@ import { type RunningJob, runEndlessJob } from './support/endless-job.js'
 import { type FlinkCluster, startFlinkCluster } from './support/flink.js'
 
 /**
- * Review findings against a real Flink (branch `review`): requests authz.arguments and jarFilesOnly should
- * refuse but forward, and that Flink acts on. Each test states the behaviour a fix must have: they fail on main.
+ * A security review's findings against a real Flink: requests Flink reads as arguments outside the grant or as
+ * a non-jar upload (Netty splitting the query at ";", Jackson decoding overlong UTF-8, the plan endpoints that
+ * run main(), Netty's lenient multipart decoder), refused by authz.arguments and jarFilesOnly.
  */
 
 let flink: FlinkCluster
@@ -38,11 +39,16 @@ afterAll(async () => {
   await flink?.stop()
 })
 
-async function post(path: string, body: Buffer | string, contentType = 'application/json') {
+async function post(
+  path: string,
+  body: Buffer | string,
+  contentType = 'application/json',
+  method: 'POST' | 'GET' = 'POST',
+) {
   const response = await request(`${proxy.proxyUrl}${path}`, {
-    method: 'POST',
+    method,
+    ...(body === '' ? {} : { body }),
     headers: { 'content-type': contentType },
-    body,
   })
   return { status: response.statusCode, text: await response.body.text() }
 }
@@ -51,7 +57,18 @@ describe('argument rules against a real Flink', () => {
   const run = () => `/jars/${encodeURIComponent(job.jarId)}/run`
   it('refuses an entry class given after ";" in the query (Netty splits there)', async () => {
     const response = await post(`${run()}?x=;entry-class=org.example.Other`, '{}')
+    expect(response.status, response.text).toBe(400)
+    expect(response.text).toContain('the query contains')
+  })
+  it('refuses ?allowNonRestoredState=TRUE, which Flink reads as true', async () => {
+    const response = await post(`${run()}?allowNonRestoredState=TRUE`, '{}')
     expect(response.status, response.text).toBe(403)
+    expect(response.text).toContain('allowNonRestoredState is not allowed')
+  })
+  it('refuses parallelism "" in the body, which makes Flink take the query\'s', async () => {
+    const response = await post(`${run()}?parallelism=64`, '{"parallelism":""}')
+    expect(response.status, response.text).toBe(403)
+    expect(response.text).toContain('parallelism 64 is above 2')
   })
   it('refuses a key in overlong UTF-8 that Jackson reads as entryClass', async () => {
     const body = Buffer.concat([
@@ -60,7 +77,8 @@ describe('argument rules against a real Flink', () => {
       Buffer.from('ss":"org.example.Other"}'),
     ])
     const response = await post(run(), body)
-    expect(response.status, response.text).toBe(403)
+    expect(response.status, response.text).toBe(400)
+    expect(response.text).toContain('not valid UTF-8')
   })
 })
 
@@ -80,6 +98,21 @@ describe('the plan endpoints run main() unruled', () => {
     })
     const response = await post(`/jars/${encodeURIComponent(job.jarId)}/plan`, body)
     expect(response.status, response.text).toBe(403)
+    expect(response.text).toContain('flinkConfiguration may not set pipeline.classpaths')
+  })
+  it('refuses a GET plan with an entry class outside the grant in its query', async () => {
+    const response = await post(
+      `/jars/${encodeURIComponent(job.jarId)}/plan?entry-class=org.example.Other`,
+      '',
+      'application/json',
+      'GET',
+    )
+    expect(response.status, response.text).toBe(403)
+  })
+  it('still answers a plan inside the grant', async () => {
+    const response = await post(`/jars/${encodeURIComponent(job.jarId)}/plan`, '{"parallelism":1}')
+    expect(response.status, response.text).toBe(200)
+    expect(JSON.parse(response.text)).toHaveProperty('plan')
   })
 })
 
@@ -95,6 +128,11 @@ describe('jar-only uploads against a real Flink', () => {
       'leading space',
       'multipart/form-data; boundary=BBB',
       ` --BBB\r\n${evil}\r\n\r\n#!/bin/sh evil\r\n--BBB--\r\n`,
+    ],
+    [
+      'space before the header colon',
+      'multipart/form-data; boundary=BBB',
+      `--BBB\r\n${evil.replace(':', ' :')}\r\n\r\n#!/bin/sh evil\r\n--BBB--\r\n`,
     ],
   ])(
     'refuses a non-jar file part Netty finds (%s), and Flink stores nothing',
