@@ -60,6 +60,7 @@ location = /_flink_guard_check {
   proxy_set_header X-Original-Method $request_method;
   proxy_set_header X-Original-URI $request_uri;
   proxy_set_header Host $host;
+  proxy_set_header X-Forwarded-Host "";
   proxy_set_header X-Forwarded-For $remote_addr;
   proxy_http_version 1.1;
   proxy_set_header Connection "";

@@ -47,6 +47,8 @@ declare module 'fastify' {
     flinkOutcome: FlinkOutcome | null
     /** A front proxy's authorization check (forward-auth): judged as the request it describes, never forwarded. */
     forwardAuthCheck: boolean
+    /** A check's host as the front proxy named it (src/forward-auth/): used instead of Fastify's host. */
+    forwardAuthHost: string | null
   }
 }
 
@@ -156,6 +158,7 @@ export async function buildProxyApp(
   app.decorateRequest('authz', null)
   app.decorateRequest('flinkOutcome', null)
   app.decorateRequest('forwardAuthCheck', false)
+  app.decorateRequest('forwardAuthHost', null)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
   if (failureRate !== null) {
     metrics?.observeRateLimitAddresses(() => failureRate.size)
@@ -197,6 +200,7 @@ export async function buildProxyApp(
       request.raw.method = described.method
       request.raw.url = described.url
       request.forwardAuthCheck = true
+      request.forwardAuthHost = described.host
     }
     if (allowedNetworks !== null && !allowedNetworks.contains(request.ip)) {
       throw new FlinkGuardError('FG_ERR_AUTHZ_NETWORK_DENIED')
@@ -216,8 +220,10 @@ export async function buildProxyApp(
     if (declared !== undefined && Number(declared) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes)
     const origin = request.headers.origin
     if (origin !== undefined) reply.headers(cors.responseHeaders(origin))
-    // A preflight carries no credentials (Fetch §4.8): it is answered here, before authentication.
-    if (isPreflight(request.method, request.headers)) {
+    // A preflight carries no credentials (Fetch §4.8): it is answered here, before authentication. Not for a
+    // check that describes one: the front proxy takes any 2xx as "allowed" and would forward the OPTIONS to
+    // Flink, so such a check is judged like the request it describes (without credentials: 401).
+    if (!request.forwardAuthCheck && isPreflight(request.method, request.headers)) {
       return reply.code(204).headers(cors.preflightHeaders(origin)).send()
     }
     // Origin-form only (RFC 9112 §3.2.1), decoded once, every ambiguity refused (authz/canonical-path.ts).
@@ -253,7 +259,8 @@ export async function buildProxyApp(
     proxy.addHook('onRequest', async (request) => {
       const { identity, canonical, pipeline } = request
       // The proxy's own origin: publicUrl with OIDC, else the one the request was addressed to.
-      const ownOrigin = () => pipeline.login?.publicOrigin ?? originOf(request.protocol, request.host)
+      const ownOrigin = () =>
+        pipeline.login?.publicOrigin ?? originOf(request.protocol, request.forwardAuthHost ?? request.host)
       if (
         refusesCrossSite(
           identity!.method,

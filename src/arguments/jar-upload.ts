@@ -7,22 +7,39 @@ const ZIP_LOCAL_HEADER = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 const MAX_PART_HEADER_BYTES = 16 * 1024
 /** RFC 2046 §5.1.1 boundary characters, without the space (which would need quoting rules Netty may read otherwise). */
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=?]{1,70}$/
+/**
+ * A part's header line as RFC 9110 §5.1 writes a field: a token, the colon at once, no folding. Netty's
+ * splitMultipartHeader trims the line and ends the name at whitespace or ":", so `Content-Disposition : ...`
+ * or a leading space would name a header this screen could not see.
+ */
+const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*$/
+
+/** A charset parameter's value (Netty decodes the text fields with it; it never changes where parts split). */
+const CHARSET = /^"?[A-Za-z0-9._:+-]{1,40}"?$/
 
 /**
  * The boundary of a `POST /jars/upload` body, or the refusal: with `limits.uploads.jarFilesOnly`, the body must be
- * `multipart/form-data` with exactly one plain boundary, so the scanner and Flink's Netty decoder split it alike.
+ * `multipart/form-data` with exactly one plain boundary and at most a charset besides, so the scanner and Flink's
+ * Netty decoder split it alike. Nothing else is accepted: Netty's getMultipartDataBoundary takes the first
+ * parameter whose name *starts with* "boundary" (`boundaryx=AAA; boundary=BBB` splits at AAA).
  */
 export function uploadBoundary(contentType: string | undefined): string {
   const [type = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim())
-  const boundaries = params
-    .filter((param) => /^boundary=/i.test(param))
-    .map((param) => param.slice('boundary='.length).replace(/^"(.*)"$/, '$1'))
+  const named = (name: string) =>
+    params
+      .filter((param) => param.toLowerCase().startsWith(`${name}=`))
+      .map((param) => param.slice(name.length + 1))
+  const boundaries = named('boundary').map((value) => value.replace(/^"(.*)"$/, '$1'))
+  const charsets = named('charset')
   if (
     type.toLowerCase() !== 'multipart/form-data' ||
     boundaries.length !== 1 ||
-    !BOUNDARY.test(boundaries[0]!)
+    !BOUNDARY.test(boundaries[0]!) ||
+    charsets.length > 1 ||
+    !charsets.every((charset) => CHARSET.test(charset)) ||
+    boundaries.length + charsets.length !== params.length
   ) {
-    throw notAJar('the upload must be multipart/form-data with one boundary')
+    throw notAJar('the upload must be multipart/form-data with one boundary (and at most a charset)')
   }
   return boundaries[0]!
 }
@@ -41,6 +58,8 @@ export class JarUploadScreen extends Transform {
   /** 1 when `pending` starts with the CR of a CRLF delimiter, held back with it. */
   private lead = 0
   private state: 'body' | 'part-start' | 'epilogue' = 'body'
+  /** Whether the first delimiter was seen: the body must start with it. */
+  private started = false
 
   constructor(boundary: string) {
     super()
@@ -80,6 +99,16 @@ export class JarUploadScreen extends Transform {
         this.passOn(this.pending.length)
         return
       }
+      if (this.state === 'body' && !this.started) {
+        // Netty's findMultipartDelimiter skips whitespace and control bytes before the first delimiter, and this
+        // scanner would pass them on as a preamble: the body must start with the delimiter itself.
+        const seen = Math.min(this.pending.length, this.delimiter.length)
+        if (!this.pending.subarray(0, seen).equals(this.delimiter.subarray(0, seen))) {
+          throw notAJar(`the body must start with its first delimiter "--${this.delimiter.subarray(3)}"`)
+        }
+        if (seen < this.delimiter.length) return
+        this.started = true
+      }
       if (this.state === 'body') {
         const at = this.pending.indexOf(this.delimiter)
         if (at === -1) {
@@ -104,12 +133,23 @@ export class JarUploadScreen extends Transform {
       this.state = 'epilogue'
       return true
     }
-    const contentStart = endOfHeaders(this.pending, after)
+    // Nothing but the line break on a delimiter's line: no padding another decoder might read as a header.
+    const breakLength = this.pending[after] === 0x0a ? 1 : this.pending[after + 1] === 0x0a ? 2 : 0
+    if (breakLength === 0 || (breakLength === 2 && this.pending[after] !== 0x0d)) {
+      throw notAJar('a delimiter is followed by more than a line break')
+    }
+    const headersStart = after + breakLength
+    const contentStart = endOfHeaders(this.pending, headersStart)
     const headerBytes = (contentStart === -1 ? this.pending.length : contentStart) - after
     if (headerBytes > MAX_PART_HEADER_BYTES) throw notAJar('a part has too many header bytes')
     if (contentStart === -1) return false
-    const headers = this.pending.subarray(after, contentStart).toString('latin1').toLowerCase()
-    if (/^content-type:\s*multipart\//m.test(headers)) {
+    const headers = this.pending.subarray(headersStart, contentStart).toString('latin1').toLowerCase()
+    const lines = headers.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+    if (!lines.slice(0, -2).every((line) => HEADER_LINE.test(line))) {
+      throw notAJar('a part has a header line that is not a plain "Name: value"')
+    }
+    // Any mention of multipart in a part's type: Netty's test for multipart/mixed reads values split at "," and ";".
+    if (/^content-type:[^\n]*multipart/m.test(headers)) {
       throw notAJar('a part is itself multipart')
     }
     if (/^content-disposition:[^\r\n]*filename/m.test(headers)) {
@@ -145,12 +185,11 @@ export class JarUploadScreen extends Transform {
 }
 
 /**
- * Where a part's content starts: after the delimiter's line and the header lines, the first empty line ends the
- * headers. Lines end in LF with an optional CR, as lenient decoders read them. -1 while that line has not come.
+ * Where a part's content starts: after the header lines from `from`, the first empty line ends the headers.
+ * Lines end in LF with an optional CR, as lenient decoders read them. -1 while that line has not come.
  */
 function endOfHeaders(bytes: Buffer, from: number): number {
-  let lineStart = bytes.indexOf(0x0a, from) + 1
-  if (lineStart === 0) return -1
+  let lineStart = from
   for (;;) {
     const lineEnd = bytes.indexOf(0x0a, lineStart)
     if (lineEnd === -1) return -1

@@ -12,6 +12,10 @@ const ACTIONS = {
   'POST /savepoint-disposal': 'disposal',
   'POST /jars/:jarid/run': 'run',
   'POST /jars/:jarid/run-application': 'run',
+  // JarPlanHandler builds the same PackagedProgram as a run (entry class, arguments, flinkConfiguration with
+  // pipeline.classpaths) and invokes its main() in the JobManager: a plan is judged as a run, the GET too.
+  'POST /jars/:jarid/plan': 'run',
+  'GET /jars/:jarid/plan': 'run',
 } as const
 export type ArgumentAction = (typeof ACTIONS)[keyof typeof ACTIONS]
 
@@ -31,8 +35,63 @@ interface Carried {
 
 type Body = Readonly<Record<string, unknown>>
 
-/** Flink's own key for the restore path inside a run's flinkConfiguration (StateRecoveryOptions.SAVEPOINT_PATH). */
-const SAVEPOINT_PATH_KEY = 'execution.savepoint.path'
+/**
+ * Flink's keys for the restore path inside a run's flinkConfiguration: StateRecoveryOptions.SAVEPOINT_PATH and
+ * its deprecated alias (1.20 and 2.x alike). Either restores, so both are judged as paths.
+ */
+const SAVEPOINT_PATH_KEYS = ['execution.state-recovery.path', 'execution.savepoint.path'] as const
+/** StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE and its alias: Flink's default for allowNonRestoredState. */
+const IGNORE_UNCLAIMED_KEYS = [
+  'execution.state-recovery.ignore-unclaimed-state',
+  'execution.savepoint.ignore-unclaimed-state',
+] as const
+/** CoreOptions.DEFAULT_PARALLELISM: Flink's default for a run's parallelism. */
+const DEFAULT_PARALLELISM_KEY = 'parallelism.default'
+
+/** Java's String.trim() (every char up to U+0020): what Jackson strips before reading a number or boolean. */
+function javaTrim(text: string): string {
+  let start = 0
+  let end = text.length
+  while (start < end && text.charCodeAt(start) <= 0x20) start++
+  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--
+  return text.slice(start, end)
+}
+
+/**
+ * A body field as Flink's Jackson reads it for an Integer or Boolean: absent, null, "" and blank strings all
+ * come out null (its empty-string coercion), and Flink then falls back to the query parameter
+ * (HandlerRequestUtils.fromRequestBodyOrQueryParameter). For a String field (emptyToNull) only "" does.
+ */
+const absentScalar = (value: unknown) =>
+  value === undefined || value === null || (typeof value === 'string' && javaTrim(value) === '')
+const absentString = (value: unknown) => value === undefined || value === null || value === ''
+
+/**
+ * The parallelism Flink runs with: the body's, else the query's, else flinkConfiguration's parallelism.default
+ * (JarHandlerUtils.JarHandlerContext.fromRequest). NaN for anything Flink would not read as a plain integer.
+ */
+function parallelismOf(body: Body, query: URLSearchParams, config: Body): number | null {
+  const chosen = !absentScalar(body.parallelism)
+    ? body.parallelism
+    : (query.get('parallelism') ?? config[DEFAULT_PARALLELISM_KEY])
+  if (chosen === undefined || chosen === null) return null
+  if (typeof chosen === 'number') return chosen
+  const text = typeof chosen === 'string' ? javaTrim(chosen) : ''
+  return /^[+-]?[0-9]+$/.test(text) ? Number(text) : Number.NaN
+}
+
+/**
+ * Whether a run may skip state: the body's, else the query's, else flinkConfiguration's default. Flink reads
+ * TRUE, "True" and 1 as true (Boolean.valueOf on the query, Jackson's coercion in the body), so anything but
+ * an exact false (or absence) counts as true.
+ */
+function allowsNonRestoredState(body: Body, query: URLSearchParams, config: Body): boolean {
+  const configured = IGNORE_UNCLAIMED_KEYS.map((key) => config[key]).find((value) => value !== undefined)
+  const chosen = !absentScalar(body.allowNonRestoredState)
+    ? body.allowNonRestoredState
+    : (query.get('allowNonRestoredState') ?? configured)
+  return !(chosen === undefined || chosen === null || chosen === false || chosen === 'false')
+}
 
 function carried(action: ArgumentAction, body: Body, query: URLSearchParams): Carried {
   const path = (field: string, value: unknown): [string, string][] =>
@@ -42,18 +101,18 @@ function carried(action: ArgumentAction, body: Body, query: URLSearchParams): Ca
   if (action === 'stop') return { ...none, paths: path('targetDirectory', body.targetDirectory) }
   if (action === 'disposal') return { ...none, paths: path('savepoint-path', body['savepoint-path']) }
   const config = (body.flinkConfiguration ?? {}) as Body
-  const entryClass = body.entryClass ?? query.get('entry-class')
-  const parallelism = body.parallelism ?? query.get('parallelism')
-  const allowNonRestored = body.allowNonRestoredState ?? query.get('allowNonRestoredState')
+  // emptyToNull on the body's entry class, then on the query's.
+  const fromQuery = query.get('entry-class')
+  const entryClass = absentString(body.entryClass) ? (fromQuery === '' ? null : fromQuery) : body.entryClass
   return {
     paths: [
       ...path('savepointPath', body.savepointPath),
       ...path('savepointPath (query)', query.get('savepointPath')),
-      ...path(`flinkConfiguration.${SAVEPOINT_PATH_KEY}`, config[SAVEPOINT_PATH_KEY]),
+      ...SAVEPOINT_PATH_KEYS.flatMap((key) => path(`flinkConfiguration.${key}`, config[key])),
     ],
-    entryClass: entryClass === undefined || entryClass === null ? null : String(entryClass),
-    parallelism: parallelism === undefined || parallelism === null ? null : Number(parallelism),
-    allowNonRestoredState: allowNonRestored === true || allowNonRestored === 'true',
+    entryClass: entryClass === null ? null : String(entryClass),
+    parallelism: parallelismOf(body, query, config),
+    allowNonRestoredState: allowsNonRestoredState(body, query, config),
     configKeys: Object.keys(config),
   }
 }
@@ -78,14 +137,16 @@ function uncovered(grant: ArgumentGrant, what: Carried): string | null {
     if (!allowed) return `entry class "${entryClass}" is not allowed`
   }
   if (what.parallelism !== null && grant.maxParallelism !== undefined) {
-    if (!Number.isInteger(what.parallelism) || what.parallelism > grant.maxParallelism) {
+    if (!Number.isInteger(what.parallelism)) return 'parallelism is not a plain integer'
+    if (what.parallelism > grant.maxParallelism) {
       return `parallelism ${what.parallelism} is above ${grant.maxParallelism}`
     }
   }
   if (what.allowNonRestoredState && !grant.allowNonRestoredState)
     return 'allowNonRestoredState is not allowed'
   const extra = what.configKeys.filter(
-    (key) => key !== SAVEPOINT_PATH_KEY && !grant.flinkConfiguration.includes(key),
+    (key) =>
+      !(SAVEPOINT_PATH_KEYS as readonly string[]).includes(key) && !grant.flinkConfiguration.includes(key),
   )
   if (extra.length > 0) return `flinkConfiguration may not set ${extra.join(', ')}`
   return null

@@ -1,8 +1,9 @@
 import type { Readable, Transform } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
+import type { Identity } from '../auth/identity.js'
 import { FlinkGuardError } from '../errors.js'
 import { JarUploadScreen, uploadBoundary } from './jar-upload.js'
-import { type ArgumentGrant, argumentActionOf, argumentRefusal } from './rules.js'
+import { type ArgumentAction, type ArgumentGrant, argumentActionOf, argumentRefusal } from './rules.js'
 import { parseStrictJson } from './strict-json.js'
 
 /** Flink's control bodies are a few hundred bytes; a run's flinkConfiguration a few KiB. */
@@ -35,34 +36,69 @@ export async function screenRequestBody(
   const action = argumentActionOf(request.method, template)
   if (action === null) return body
   const bytes = body === null ? Buffer.alloc(0) : await readBounded(body)
-  const text = bytes.toString('utf8')
-  const parsed = text.trim() === '' ? { value: {} } : parseStrictJson(text)
-  if (
-    'problem' in parsed ||
-    typeof parsed.value !== 'object' ||
-    parsed.value === null ||
-    Array.isArray(parsed.value)
-  ) {
-    throw new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
-      message: `The arguments of this action cannot be judged: ${'problem' in parsed ? parsed.problem : 'the body is not a JSON object'}`,
-    })
-  }
-  const query = new URLSearchParams(request.canonical?.query ?? '')
-  const refusal = argumentRefusal(
+  const problem = argumentsProblem(
     action,
-    parsed.value as Record<string, unknown>,
-    query,
+    bytes,
+    request.canonical?.query ?? '',
     request.identity!,
     rules.grants,
   )
-  if (refusal !== null) {
-    // The route and preset allowed it; its arguments did not: the audit line says denied, and why.
-    request.authz = { ...request.authz!, allowed: false, denial: 'FG_ERR_AUTHZ_ARGUMENT_DENIED' }
-    throw new FlinkGuardError('FG_ERR_AUTHZ_ARGUMENT_DENIED', {
-      message: `The arguments of this action are not allowed: ${refusal}`,
-    })
+  if (problem !== null) {
+    if (problem.code === 'FG_ERR_AUTHZ_ARGUMENT_DENIED') {
+      // The route and preset allowed it; its arguments did not: the audit line says denied, and why.
+      request.authz = { ...request.authz!, allowed: false, denial: 'FG_ERR_AUTHZ_ARGUMENT_DENIED' }
+    }
+    throw problem
   }
   return bytes.length === 0 ? null : bytes
+}
+
+/** Flink's JSON reader decodes invalid UTF-8 its own way (overlong C0 AE is "."): such a body is never judged. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Why the action's body bytes and raw query may not go to Flink, or null when one of the caller's grants
+ * covers them: FG_ERR_REQUEST_MALFORMED for what cannot be judged as Flink reads it, else
+ * FG_ERR_AUTHZ_ARGUMENT_DENIED naming the rule.
+ */
+export function argumentsProblem(
+  action: ArgumentAction,
+  bytes: Buffer,
+  rawQuery: string,
+  identity: Identity,
+  grants: readonly ArgumentGrant[],
+): FlinkGuardError | null {
+  const malformed = (why: string) =>
+    new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
+      message: `The arguments of this action cannot be judged: ${why}`,
+    })
+  // Flink's router parses the query with Netty's QueryStringDecoder, which also splits at ";" (and ends it at
+  // "#"): URLSearchParams would see one parameter where Flink sees two. Refused rather than re-parsed, so no
+  // third reading can differ; a client that needs either character in a value encodes it (%3B, %23).
+  if (/[;#]/.test(rawQuery)) return malformed('the query contains ";" or "#" (encode them as %3B and %23)')
+  let text: string
+  try {
+    text = STRICT_UTF8.decode(bytes)
+  } catch {
+    return malformed('the body is not valid UTF-8')
+  }
+  const parsed = text.trim() === '' ? { value: {} } : parseStrictJson(text)
+  if ('problem' in parsed) return malformed(parsed.problem)
+  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+    return malformed('the body is not a JSON object')
+  }
+  const refusal = argumentRefusal(
+    action,
+    parsed.value as Record<string, unknown>,
+    new URLSearchParams(rawQuery),
+    identity,
+    grants,
+  )
+  return refusal === null
+    ? null
+    : new FlinkGuardError('FG_ERR_AUTHZ_ARGUMENT_DENIED', {
+        message: `The arguments of this action are not allowed: ${refusal}`,
+      })
 }
 
 async function readBounded(body: Readable): Promise<Buffer> {

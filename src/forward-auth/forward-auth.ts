@@ -7,12 +7,18 @@ import type { ForwardAuthConfigSchema } from './config.js'
 /** The methods a described request may have: those the proxy itself serves. */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 /** An absolute URL's request target, taken as sent: `new URL` would resolve dot segments before they are judged. */
-const TARGET_OF_URL = /^https?:\/\/[^/?#]*(\/[^#]*)?$/i
+const TARGET_OF_URL = /^https?:\/\/([^/?#@]*)(\/[^#]*)?$/i
 
 export interface DescribedRequest {
   readonly method: string
   /** The request target as the client sent it; the pipeline screens it like any other. */
   readonly url: string
+  /**
+   * The host the client addressed, which picks the cluster: X-Original-URL's authority (ingress-nginx sends the
+   * check to the service's own Host), else the check's Host header. Never X-Forwarded-Host: NGINX passes a
+   * client's copy on to the check, so with NGINX among authz.trustedProxies it would choose the cluster.
+   */
+  readonly host: string | null
 }
 
 export interface ForwardAuth {
@@ -41,7 +47,11 @@ export function compileForwardAuth(config: Static<typeof ForwardAuthConfigSchema
       }
       // Envoy's ext_authz sends the client's own method and path behind its path_prefix.
       if (url.startsWith(extAuthzPrefix)) {
-        return { method: raw.method ?? '', url: url.slice(config.extAuthzPrefix.length) }
+        return {
+          method: raw.method ?? '',
+          url: url.slice(config.extAuthzPrefix.length),
+          host: raw.headers.host ?? null,
+        }
       }
       return describedByHeaders(raw)
     },
@@ -54,10 +64,12 @@ function describedByHeaders(raw: IncomingMessage): DescribedRequest {
   const uri = single(raw, 'x-original-uri')
   const absolute = single(raw, 'x-original-url')
   let fromUrl: string | null = null
+  let host = raw.headers.host ?? null
   if (absolute !== null) {
     const match = TARGET_OF_URL.exec(absolute)
-    if (match === null) throw malformed('X-Original-URL is not an http(s) URL')
-    fromUrl = match[1] ?? '/'
+    if (match === null) throw malformed('X-Original-URL is not an http(s) URL without user information')
+    host = match[1]!
+    fromUrl = match[2] ?? '/'
   }
   const url = uri ?? fromUrl
   if (method === null || !METHODS.has(method)) throw malformed('X-Original-Method is missing or not a method')
@@ -65,7 +77,7 @@ function describedByHeaders(raw: IncomingMessage): DescribedRequest {
   if (uri !== null && fromUrl !== null && uri !== fromUrl) {
     throw malformed('X-Original-URI and X-Original-URL describe different requests')
   }
-  return { method, url }
+  return { method, url, host }
 }
 
 /** The one value of a header, or null when absent; a repeated one is refused (which copy would Flink see?). */

@@ -59,10 +59,19 @@ export function upstreamStage(
   }
 }
 
-/** The Host header's name (Fastify's `hostname`: X-Forwarded-Host only from trusted proxies), without port. */
+/**
+ * The Host header's name (Fastify's `hostname`: X-Forwarded-Host only from trusted proxies), without port; for a
+ * forward-auth check, the host its front proxy named (never a client's X-Forwarded-Host).
+ */
 function hostnameOf(request: FastifyRequest): string | null {
-  const hostname = request.hostname
+  const hostname = request.forwardAuthHost === null ? request.hostname : withoutPort(request.forwardAuthHost)
   return hostname === undefined || hostname === '' ? null : normalHost(hostname)
+}
+
+/** `host[:port]` or `[v6][:port]` without the port, as Fastify's `hostname` gives it. */
+function withoutPort(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.indexOf(':')
+  return end <= 0 ? host : host.slice(0, end)
 }
 
 /** The forwarding handler: the resolved upstream's pool. */
