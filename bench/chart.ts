@@ -3,7 +3,11 @@ import type { CaseResult } from './wrk.js'
 const escapeXml = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;')
 
 /** A horizontal bar chart of req/s per case, with the NGINX TLS row as a dashed reference line. */
-export function renderChart(results: readonly CaseResult[], referenceName: string | null): string {
+export function renderChart(
+  results: readonly Pick<CaseResult, 'name' | 'requestsPerSec'>[],
+  referenceName: string | null,
+  title = 'flink-guard forwarding benchmark (keep-alive GET, req/s; dashed: NGINX TLS)',
+): string {
   const barHeight = 26
   // 12 px sans-serif: about 6.5 px a character, so the longest case name fits left of the bars.
   const labelWidth = 16 + Math.ceil(6.5 * Math.max(...results.map((result) => result.name.length), 20))
@@ -25,7 +29,7 @@ export function renderChart(results: readonly CaseResult[], referenceName: strin
     ? `<line x1="${x(reference.requestsPerSec).toFixed(1)}" x2="${x(reference.requestsPerSec).toFixed(1)}" y1="12" y2="${height - 20}" stroke="#c0392b" stroke-dasharray="4 3"/>`
     : ''
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 120}" height="${height}" font-family="sans-serif" font-size="12">
-<text x="8" y="14" font-weight="bold">flink-guard forwarding benchmark (keep-alive GET, req/s; dashed: NGINX TLS)</text>
+<text x="8" y="14" font-weight="bold">${escapeXml(title)}</text>
 ${bars.join('\n')}
 ${line}
 </svg>

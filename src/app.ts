@@ -63,6 +63,8 @@ export interface ProxyAppDependencies {
   readonly pins: PinSet | null
   /** Told of every failed handshake, pin mismatches included (metrics). */
   readonly onHandshakeError?: (reason: string) => void
+  /** Told of every completed handshake and whether it resumed a session (metrics). */
+  readonly onHandshake?: (resumed: boolean) => void
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -146,7 +148,7 @@ export async function buildProxyApp(
   limitConnections(app.server, config.limits, { tls: tls !== null })
   // Node would drop headers past 2000 silently; every one is kept so the count below can refuse them.
   app.server.maxHeadersCount = 0
-  if (tls !== null) watchHandshakes(app, deps.pins, deps.onHandshakeError)
+  if (tls !== null) watchHandshakes(app, deps.pins, deps.onHandshakeError, deps.onHandshake)
   app.server.on('checkExpectation', replyToUnsupportedExpectation)
 
   // Replaced in the first hook; a request refused before it (frameworkErrors) reads pipelines.current.
@@ -349,10 +351,13 @@ function watchHandshakes(
   app: FastifyInstance,
   pins: PinSet | null,
   onHandshakeError: ((reason: string) => void) | undefined,
+  onHandshake: ((resumed: boolean) => void) | undefined,
 ): void {
   app.server.on('tlsClientError', (err: NodeJS.ErrnoException) =>
     onHandshakeError?.(err.code ?? 'handshake_failed'),
   )
+  if (onHandshake !== undefined)
+    app.server.on('secureConnection', (socket: TLSSocket) => onHandshake(socket.isSessionReused()))
   if (pins === null) return
   app.server.prependListener('secureConnection', (socket: TLSSocket) => {
     const certificate = socket.getPeerCertificate()

@@ -13,6 +13,7 @@ import { PipelineSwitch } from './pipeline/pipeline-switch.js'
 import { restartOnlyChanges } from './pipeline/restart-only.js'
 import { startTlsReload, type TlsReloader } from './tls/reload.js'
 import { loadServerTls, pinsOf } from './tls/server-tls.js'
+import { SessionTickets } from './tls/session-tickets.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -56,12 +57,30 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     pins: pinsOf(tlsConfig?.pinnedFingerprints ?? []),
     ...(metrics === null
       ? {}
-      : { onHandshakeError: (reason: string) => metrics.recordHandshakeError(reason) }),
+      : {
+          onHandshakeError: (reason: string) => metrics.recordHandshakeError(reason),
+          onHandshake: (resumed: boolean) => metrics.recordHandshake(resumed),
+        }),
   })
+  const tickets =
+    tlsConfig === undefined
+      ? null
+      : new SessionTickets(
+          proxy.server as HttpsServer,
+          tlsConfig.sessionTickets,
+          tlsConfig.sessionLifetimeSec,
+        )
   const reloader: TlsReloader | null =
     tls === null
       ? null
-      : startTlsReload(proxy.server as HttpsServer, tls, () => loadServerTls(tlsConfig!), logger, metrics)
+      : startTlsReload(
+          proxy.server as HttpsServer,
+          tls,
+          () => loadServerTls(tlsConfig!),
+          logger,
+          metrics,
+          () => tickets!.attach(),
+        )
   // Asked on every probe, so a reload's clusters and authenticators are the ones checked. Flink must answer;
   // every key source must be loaded, one behind an identity provider (JWKS URI, OIDC discovery) only for
   // /readyz/strict, so the operator and client certificates keep working while it is away.
@@ -90,6 +109,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
+    tickets?.close()
     await Promise.allSettled([proxy.close(), admin.close(), pipelines.close()])
     // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
@@ -120,6 +140,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     }
     await pipelines.close(!inTime)
     reloader?.close()
+    tickets?.close()
     return inTime
   }
 

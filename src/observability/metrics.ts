@@ -75,6 +75,12 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  private readonly handshakes = new Counter({
+    name: 'flink_guard_tls_handshakes_total',
+    help: 'TLS handshakes completed on the proxy listener, by whether they resumed an earlier session',
+    labelNames: ['resumed'] as const,
+    registers: [this.registry],
+  })
   private readonly handshakeErrors = new Counter({
     name: 'flink_guard_tls_handshake_errors_total',
     help: 'TLS handshakes that failed or were cut (pin_mismatch), by OpenSSL error code',
@@ -148,6 +154,10 @@ export class ProxyMetrics implements UpstreamObserver {
 
   recordDenial(route: string, preset: string | null): void {
     this.authzDenied.inc({ route, preset: preset ?? 'none' })
+  }
+
+  recordHandshake(resumed: boolean): void {
+    this.handshakes.inc({ resumed: resumed ? 'true' : 'false' })
   }
 
   /** OpenSSL's error codes are a fixed set, so the label stays bounded. */

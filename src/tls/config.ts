@@ -50,7 +50,14 @@ export const TlsConfigSchema = Type.Object(
     sessionTickets: Type.Boolean({
       default: true,
       description:
-        "Session tickets, with which returning clients resume a TLS session without a full handshake (TLS 1.3's only resumption). false makes every new connection a full handshake, as some security policies ask.",
+        "Session tickets, with which returning clients resume a TLS session without a full handshake (TLS 1.3's only resumption; Flink's RestClient opens a new connection per request). Every resumption gets a fresh ticket, so Java's single-use TLS 1.3 tickets resume on every reconnect. false: no ticket is issued (TLS 1.2 or 1.3) and there is no session-ID cache either, so every new connection is a full handshake, as some security policies ask.",
+    }),
+    sessionLifetimeSec: Type.Integer({
+      default: 300,
+      minimum: 60,
+      maximum: 86_400,
+      description:
+        "How long a TLS session can be resumed, and how often the ticket keys (random, in memory only) rotate: a key seals tickets for one lifetime and opens them for one more, so none outlives twice this. The default is Node's and NGINX's session timeout.",
     }),
     ciphers: Type.Optional(
       Type.Union(

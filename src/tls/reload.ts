@@ -46,6 +46,8 @@ export function startTlsReload(
   load: () => ServerTlsMaterial,
   logger: Logger,
   observer: TlsReloadObserver | null,
+  /** Runs after each new context is in place (the session-ticket hook lives on the context). */
+  swapped: () => void = () => {},
 ): TlsReloader {
   let current = initial
   let fingerprint = digest(current.files)
@@ -67,6 +69,7 @@ export function startTlsReload(
     try {
       const next = load()
       server.setSecureContext(next.context)
+      swapped()
       current = next
       fingerprint = digest(current.files)
       logger.info(

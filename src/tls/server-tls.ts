@@ -1,4 +1,4 @@
-import { constants, type X509Certificate } from 'node:crypto'
+import type { X509Certificate } from 'node:crypto'
 import type { SecureContextOptions } from 'node:tls'
 import { FlinkGuardError } from '../errors.js'
 import { resolveCiphers } from './ciphers.js'
@@ -82,7 +82,8 @@ export function loadServerTls(tls: TlsConfig): ServerTlsMaterial {
     // Flink's recommended suite list includes DHE ones, which need DH parameters.
     dhparam: 'auto',
     honorCipherOrder: true,
-    ...(tls.sessionTickets ? {} : { secureOptions: constants.SSL_OP_NO_TICKET }),
+    // Tickets themselves, on or off, are sealed or refused by SessionTickets (session-tickets.ts).
+    sessionTimeout: tls.sessionLifetimeSec,
   }
   if (tls.ciphers !== undefined) {
     const resolved = resolveCiphers(tls.ciphers)
