@@ -106,17 +106,17 @@ export function createRedisBudgets(
         lockedFor: (user, known, address) =>
           guarded(
             async () => seconds(await check(false, user, address)),
-            () => local?.lockedFor(user, known, address) ?? CLOSED_RETRY_AFTER_SEC,
+            () => (local === null ? CLOSED_RETRY_AFTER_SEC : local.lockedFor(user, known, address)),
           ),
         attempt: (user, known, address) =>
           guarded(
             async () => seconds(await check(true, user, address)),
-            () => local?.attempt(user, known, address) ?? CLOSED_RETRY_AFTER_SEC,
+            () => (local === null ? CLOSED_RETRY_AFTER_SEC : local.attempt(user, known, address)),
           ),
         hasFailures: (address) =>
           guarded(
             async () => Number(await redis.get(key('login', 'addr', addressKey(address)))) > 0,
-            () => local?.hasFailures(address) ?? true,
+            () => (local === null ? true : local.hasFailures(address)),
           ),
         takeBack: (user, known, address) =>
           guarded(

@@ -61,7 +61,8 @@ describe('JarUploadScreen', () => {
       let at = 0
       for (const chunk of out.slice(0, -1)) {
         at += chunk.length
-        if (body[at - 1] === 0x0d && body.subarray(at, at + delimiter.length).equals(delimiter)) splits.push(at)
+        if (body[at - 1] === 0x0d && body.subarray(at, at + delimiter.length).equals(delimiter))
+          splits.push(at)
       }
       expect(splits).toEqual([])
     },
