@@ -23,7 +23,7 @@ import { bodyTooLarge } from './proxy/body-limit.js'
 import { limitConnections } from './proxy/connection-limit.js'
 import { hasValidHost } from './proxy/host-header.js'
 import { isPreflight } from './proxy/response-policy.js'
-import { createFailureRateStore } from './ratelimit/create-store.js'
+import { type Budgets, LOCAL_BUDGETS } from './ratelimit/budgets.js'
 import type { PinSet } from './tls/fingerprint.js'
 import type { ServerTlsMaterial } from './tls/server-tls.js'
 import { forwardToUpstream, upstreamStage } from './upstream/stage.js'
@@ -65,6 +65,8 @@ export interface ProxyAppDependencies {
   readonly onHandshakeError?: (reason: string) => void
   /** Told of every completed handshake and whether it resumed a session (metrics). */
   readonly onHandshake?: (resumed: boolean) => void
+  /** Where the failed-request budget lives (absent: this process's memory). */
+  readonly budgets?: Budgets
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -91,7 +93,7 @@ export async function buildProxyApp(
     request.protocol === 'https' ? pipeline.headersOverTls : pipeline.headersOverHttp
   const tls = deps.tls
   // The budget of refused requests per client address outlives config reloads (a restart-only key).
-  const failureRate = createFailureRateStore(config.limits.failedRequests)
+  const failureRate = (deps.budgets ?? LOCAL_BUDGETS).failureRate(config.limits.failedRequests)
   // Fastify hands `http` options to http.createServer only: a TLS listener needs them in `https` as well,
   // or Node's defaults (16 KiB of headers, 60 s to send them) apply there.
   const serverOptions = {

@@ -11,6 +11,8 @@ import { ProxyMetrics } from './observability/metrics.js'
 import { buildPipeline } from './pipeline/pipeline.js'
 import { PipelineSwitch } from './pipeline/pipeline-switch.js'
 import { restartOnlyChanges } from './pipeline/restart-only.js'
+import { type Budgets, LOCAL_BUDGETS } from './ratelimit/budgets.js'
+import { createRedisBudgets } from './ratelimit/redis-budgets.js'
 import { startTlsReload, type TlsReloader } from './tls/reload.js'
 import { loadServerTls, pinsOf } from './tls/server-tls.js'
 import { SessionTickets } from './tls/session-tickets.js'
@@ -21,9 +23,11 @@ const IDLE_SWEEP_MS = 50
 export interface RunningServer {
   readonly proxy: FastifyInstance
   readonly admin: FastifyInstance
-  /** Base URLs with the ports actually bound (port 0 picks free ones). */
+  /** Base URLs with the ports actually bound (port 0 picks free ones); a worker's admin app does not listen (''). */
   readonly proxyUrl: string
   readonly adminUrl: string
+  /** Null with `metrics.enabled: false`. */
+  readonly metrics: ProxyMetrics | null
   /**
    * Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes what is left.
    * Resolves `true` when everything finished within the grace period.
@@ -42,12 +46,26 @@ export interface RunningServer {
   readonly inFlight: () => number[]
 }
 
+export interface ServerOptions {
+  /** Where the brute-force budgets live when Redis does not hold them (absent: this process). */
+  readonly budgets?: Budgets
+  /** A worker of a process group (src/workers/): its number, a label on its metrics; its admin app does not listen. */
+  readonly worker?: number
+}
+
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
-export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
-  const metrics = config.metrics.enabled ? new ProxyMetrics() : null
+export async function startServer(
+  config: Readonly<Config>,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
+  const metrics = config.metrics.enabled ? new ProxyMetrics(options.worker) : null
+  const local = options.budgets ?? LOCAL_BUDGETS
+  const budgets =
+    config.redis === undefined ? local : createRedisBudgets(config.redis, local, logger, metrics)
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
-  const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics))
+  const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics, budgets))
   metrics?.observeInFlight(() => pipelines.inFlight.reduce((sum, count) => sum + count, 0))
   const proxy = await buildProxyApp(config, {
     pipelines,
@@ -55,6 +73,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     metrics,
     tls,
     pins: pinsOf(tlsConfig?.pinnedFingerprints ?? []),
+    budgets,
     ...(metrics === null
       ? {}
       : {
@@ -106,11 +125,11 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
 
   try {
     await proxy.listen({ host: config.listen.host, port: config.listen.port })
-    await admin.listen({ host: config.admin.host, port: config.admin.port })
+    if (options.worker === undefined) await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
     tickets?.close()
-    await Promise.allSettled([proxy.close(), admin.close(), pipelines.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), pipelines.close(), budgets.close()])
     // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
       message: `cannot listen: ${(err as Error).message}`,
@@ -139,6 +158,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       await drained
     }
     await pipelines.close(!inTime)
+    await budgets.close()
     reloader?.close()
     tickets?.close()
     return inTime
@@ -146,7 +166,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
 
   let reloading: Promise<unknown> = Promise.resolve()
   const reloadConfig = (load: () => LoadedConfig): Promise<boolean> => {
-    const next = reloading.then(() => replaceConfig(pipelines, load, logger, metrics))
+    const next = reloading.then(() => replaceConfig(pipelines, load, logger, metrics, budgets))
     reloading = next
     return next
   }
@@ -155,7 +175,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     proxy,
     admin,
     proxyUrl: urlOf(proxy, tls === null ? 'http' : 'https'),
-    adminUrl: urlOf(admin, 'http'),
+    adminUrl: options.worker === undefined ? urlOf(admin, 'http') : '',
+    metrics,
     close,
     ...(reloader === null ? {} : { reloadTls: reloader.reload }),
     reloadConfig,
@@ -169,6 +190,7 @@ async function replaceConfig(
   load: () => LoadedConfig,
   logger: Logger,
   metrics: ProxyMetrics | null,
+  budgets: Budgets,
 ): Promise<boolean> {
   const refuse = (reason: string, problems: readonly string[]) => {
     logger.error({ reason, problems }, 'config reload refused: the running config stays in use')
@@ -192,7 +214,7 @@ async function replaceConfig(
   }
   let next: Awaited<ReturnType<typeof buildPipeline>>
   try {
-    next = await buildPipeline(loaded.config, logger, metrics)
+    next = await buildPipeline(loaded.config, logger, metrics, budgets)
   } catch (err) {
     return refuse('the new config cannot start its authenticators', [(err as Error).message])
   }

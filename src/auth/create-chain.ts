@@ -17,6 +17,7 @@ export async function createAuthChain(
   auth: Config['auth'],
   logger: AuthLogger,
   onReload?: AuthenticatorOptions['onReload'],
+  loginThrottle?: AuthenticatorOptions['loginThrottle'],
 ): Promise<AuthChain> {
   const authenticators: Authenticator[] = []
   // Without auth.jwt, bearer tokens from the OIDC provider are still accepted (audience = clientId).
@@ -35,6 +36,7 @@ export async function createAuthChain(
           await BasicAuthenticator.create(auth.basic, {
             logger,
             ...(onReload === undefined ? {} : { onReload }),
+            ...(loginThrottle === undefined ? {} : { loginThrottle }),
           }),
         )
       }

@@ -8,8 +8,12 @@ export interface AuthLogger {
   error(details: object, message: string): void
 }
 
+import type { LoginThrottle, ThrottleLimits } from './basic/throttle.js'
+
 export interface AuthenticatorOptions {
   readonly logger: AuthLogger
   /** Told of every reload of a credential file (htpasswd), for `flink_guard_reloads_total`. */
   readonly onReload?: (what: 'htpasswd', result: 'success' | 'failure') => void
+  /** Where the Basic login's failures are counted; absent: in this authenticator (a reload starts afresh). */
+  readonly loginThrottle?: (limits: ThrottleLimits) => LoginThrottle
 }

@@ -1,9 +1,15 @@
+import cluster from 'node:cluster'
 import { loadConfigFile } from '../config/load.js'
 import { inUserKeys } from '../config/origins.js'
+import type { Config } from '../config/schema.js'
 import { FlinkGuardError } from '../errors.js'
-import { createLogger } from '../observability/logger.js'
+import { createLogger, type Logger } from '../observability/logger.js'
 import { startServer } from '../server.js'
 import { VERSION } from '../version.js'
+import { workerCount } from '../workers/count.js'
+import { runPrimary } from '../workers/primary.js'
+import { budgetsThroughPrimary } from '../workers/shared-budgets.js'
+import { answerPrimary, connectToPrimary, workerNumber } from '../workers/worker.js'
 import { configPath, parseOptions } from './args.js'
 import { onReloadSignal, onShutdownSignal } from './lifecycle.js'
 
@@ -23,7 +29,10 @@ authz.trustedProxies, limits.maxConnections, limits.maxConnectionsPerAddress, li
 auth.oidc or shutdown takes a restart (such a reload is refused).
 
 On SIGTERM or SIGINT it stops accepting connections, lets in-flight requests finish for up to
-shutdown.graceMs, then exits 0.`
+shutdown.graceMs, then exits 0.
+
+With workers > 1 this process is the primary of a process group: it runs the admin listener and passes
+SIGHUP, SIGTERM and SIGINT on to every worker (docs/scaling.md).`
 
 export async function serve(argv: string[]): Promise<number> {
   const options = parseOptions(argv, { config: { type: 'string' }, 'log-level': { type: 'string' } })
@@ -33,7 +42,15 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const file = configPath(options.config)
   const { config, warnings, origins } = loadConfigFile(file)
-  const server = await startServer(config, createLogger(options['log-level'] ?? 'info')).catch((err) => {
+  const logger = createLogger(options['log-level'] ?? 'info')
+  const workers = workerCount(config.workers)
+  if (workers > 1 && cluster.isPrimary) {
+    for (const warning of warnings) logger.warn({ warning }, 'configuration warning')
+    return runPrimary(config, logger, workers)
+  }
+  const worker = workerNumber()
+  if (worker !== undefined) return serveAsWorker(config, file, logger.child({ worker }), worker)
+  const server = await startServer(config, logger).catch((err) => {
     // An unusable store flinkConf filled is named by the Flink keys it came from, as check-config does.
     if (err instanceof FlinkGuardError) {
       throw new FlinkGuardError(err.code, { message: inUserKeys(err.message, origins), cause: err.cause })
@@ -51,15 +68,28 @@ export async function serve(argv: string[]): Promise<number> {
     },
     'flink-guard started',
   )
+  return untilSignalled(server, file, config.shutdown.graceMs)
+}
+
+/** One worker of a process group: the same server, its budgets and admin answers through the primary. */
+async function serveAsWorker(config: Config, file: string, logger: Logger, worker: number) {
+  const primary = connectToPrimary()
+  const server = await startServer(config, logger, { worker, budgets: budgetsThroughPrimary(primary) })
+  answerPrimary(primary, server)
+  // The primary is gone (killed, crashed): a worker without it has no budgets to ask, so it drains and exits.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
+  server.proxy.log.info({ proxy: server.proxyUrl }, 'worker started')
+  return untilSignalled(server, file, config.shutdown.graceMs)
+}
+
+/** SIGHUP reloads, SIGTERM or SIGINT drains and exits 0. */
+function untilSignalled(server: Awaited<ReturnType<typeof startServer>>, file: string, graceMs: number) {
   onReloadSignal(() => {
     server.proxy.log.info({ file }, 'SIGHUP: reloading the config')
     void server.reloadConfig(() => loadConfigFile(file))
   })
   onShutdownSignal(async (signal) => {
-    server.proxy.log.info(
-      { signal, graceMs: config.shutdown.graceMs },
-      'shutting down: draining in-flight requests',
-    )
+    server.proxy.log.info({ signal, graceMs }, 'shutting down: draining in-flight requests')
     const inTime = await server.close()
     server.proxy.log.info({ drained: inTime }, inTime ? 'stopped' : 'stopped after the grace period')
     return 0

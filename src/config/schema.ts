@@ -38,8 +38,15 @@ export const DEFAULT_FAILED_REQUEST_BURST = 60
 export const DEFAULT_FAILED_REQUESTS_PER_MINUTE = 30
 export const DEFAULT_RATE_LIMITED_ADDRESSES = 100_000
 
+export const DEFAULT_REDIS_TIMEOUT_MS = 500
+
 export const ConfigSchema = Type.Object(
   {
+    workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
+      default: 1,
+      description:
+        'Proxy processes (node:cluster) sharing the listener: a number, or auto for one per CPU the process may use (os.availableParallelism). 1 is one process, as without the key. With more, a primary process runs the admin listener (one /metrics with every worker, /readyz ready only when every worker is), forwards SIGHUP to every worker, replaces a worker that dies and shares the brute-force budgets between workers (docs/scaling.md).',
+    }),
     listen: strictObject(
       {
         host: Type.String({
@@ -145,6 +152,36 @@ export const ConfigSchema = Type.Object(
         ),
       },
       'The admin listener, kept apart from the public port.',
+    ),
+    redis: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            pattern: '^rediss?://',
+            description:
+              'redis:// or rediss:// URL of one Redis (a standalone server or a Sentinel-managed primary; not Redis Cluster), e.g. redis://:${env:REDIS_PASSWORD}@redis:6379/0.',
+          }),
+          keyPrefix: Type.String({
+            default: 'flink-guard:',
+            description:
+              'Prefix of every key flink-guard writes, so proxies of different deployments can share a Redis.',
+          }),
+          failMode: Type.Union([Type.Literal('closed'), Type.Literal('open')], {
+            default: 'closed',
+            description:
+              "While Redis does not answer: closed refuses what the budget would decide (a refused request gets 429, a Basic login cannot be checked and gets 429); open falls back to this process group's own budget. Either way the proxy keeps serving authenticated requests and logs and counts the outage.",
+          }),
+          timeoutMs: milliseconds(
+            DEFAULT_REDIS_TIMEOUT_MS,
+            'How long one Redis command may take before it counts as Redis being down.',
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Share the brute-force budgets (limits.failedRequests, auth.basic.throttle) between replicas through Redis; without it they are shared between the workers of one process group only.',
+        },
+      ),
     ),
     metrics: strictObject(
       {

@@ -116,7 +116,22 @@ export class ProxyMetrics implements UpstreamObserver {
     collect: (): void => this.rateLimitAddresses.set(this.#rateLimitedAddresses()),
   })
 
-  constructor() {
+  private readonly sharedStoreUp = new Gauge({
+    name: 'flink_guard_shared_store_up',
+    help: 'Whether the store that holds the brute-force budgets (store: redis) answered its last command (1) or not (0)',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  })
+  private readonly sharedStoreErrors = new Counter({
+    name: 'flink_guard_shared_store_errors_total',
+    help: 'Budget checks Redis did not answer, decided by redis.failMode instead',
+    labelNames: ['fail_mode'] as const,
+    registers: [this.registry],
+  })
+
+  /** `worker`: this process's number in a process group (workers > 1), a label on every series it reports. */
+  constructor(worker?: number) {
+    if (worker !== undefined) this.registry.setDefaultLabels({ worker: String(worker) })
     collectDefaultMetrics({ register: this.registry })
     // The info-metric idiom (as Prometheus' own prometheus_build_info): always 1, the facts are the labels,
     // so a dashboard can join on it and an alert can spot a fleet running mixed versions.
@@ -150,6 +165,14 @@ export class ProxyMetrics implements UpstreamObserver {
 
   recordRateLimited(): void {
     this.rateLimited.inc()
+  }
+
+  setSharedStoreUp(up: boolean): void {
+    this.sharedStoreUp.set({ store: 'redis' }, up ? 1 : 0)
+  }
+
+  recordSharedStoreError(failMode: 'closed' | 'open'): void {
+    this.sharedStoreErrors.inc({ fail_mode: failMode })
   }
 
   recordDenial(route: string, preset: string | null): void {

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
 import { requestHeaderPolicy } from '../proxy/headers.js'
 import { type CorsPolicy, corsPolicy, securityHeaders } from '../proxy/response-policy.js'
+import type { Budgets } from '../ratelimit/budgets.js'
 import { createUpstreams, type UpstreamSet } from '../upstream/upstreams.js'
 
 /**
@@ -46,8 +47,14 @@ export async function buildPipeline(
   config: Readonly<Config>,
   logger: Logger,
   metrics: ProxyMetrics | null,
+  budgets?: Budgets,
 ): Promise<Pipeline> {
-  const chain = await createAuthChain(config.auth, logger, (what, result) => metrics?.reloaded(what, result))
+  const chain = await createAuthChain(
+    config.auth,
+    logger,
+    (what, result) => metrics?.reloaded(what, result),
+    budgets?.loginThrottle,
+  )
   const oidc = chain.authenticators.find((authenticator) => authenticator instanceof OidcAuthenticator)
   let upstreams: UpstreamSet
   try {

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js'
  * What a reload cannot change, because the listeners were built with it: their addresses, their TLS setup
  * (the certificate files themselves reload on their own), whether metrics are served, whom Fastify believes
  * about X-Forwarded-For, the OIDC login's routes, the connection caps, TLS handshake deadline and failed-request
- * rate limit the listener enforces, and the shutdown grace the signal handler holds.
+ * rate limit the listener enforces, the worker count and the Redis the budgets live in, and the shutdown grace the signal handler holds.
  */
 const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   listen: (config) => config.listen,
@@ -18,6 +18,8 @@ const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   'limits.failedRequests': (config) => config.limits.failedRequests,
   'auth.oidc': (config) => (config.auth.order.includes('oidc') ? config.auth.oidc : undefined),
   shutdown: (config) => config.shutdown,
+  workers: (config) => config.workers,
+  redis: (config) => config.redis,
 }
 
 /** The keys whose change in `next` takes a restart: a reload that changes any of them is refused whole. */

@@ -23,6 +23,7 @@ describe('config', () => {
   it('applies the defaults to a minimal config', () => {
     const { config } = parseConfig(`${AUTH}upstream: { url: "http://127.0.0.1:8081" }`, 'x.yaml', {})
     expect(config).toEqual({
+      workers: 1,
       listen: { host: '127.0.0.1', port: 8443 },
       upstream: {
         url: 'http://127.0.0.1:8081',

@@ -12,7 +12,7 @@ import type { BasicConfig } from './config.js'
 import { HashBudget, SHED } from './hash-budget.js'
 import { HtpasswdError, HtpasswdFile } from './htpasswd-file.js'
 import { verifyPassword } from './password-hash.js'
-import { FailureThrottle } from './throttle.js'
+import { FailureThrottle, type LoginThrottle } from './throttle.js'
 
 /** base64 of a 255-byte user and a 1 KiB password, with room to spare: anything longer is not a login. */
 export const MAX_BASIC_CREDENTIAL_LENGTH = 4 * 1024
@@ -40,7 +40,7 @@ export class BasicAuthenticator implements Authenticator {
   readonly method = 'basic' as const
   readonly #config: BasicConfig
   readonly #file: HtpasswdFile
-  readonly #throttle: FailureThrottle
+  readonly #throttle: LoginThrottle
   readonly #hashBudget = new HashBudget()
   /** Keyed by an HMAC under a key that never leaves this process: the cache holds no password or hash of one. */
   readonly #cacheKey = randomBytes(32)
@@ -50,7 +50,7 @@ export class BasicAuthenticator implements Authenticator {
 
   constructor(config: BasicConfig, options: AuthenticatorOptions) {
     this.#config = config
-    this.#throttle = new FailureThrottle(config.throttle)
+    this.#throttle = options.loginThrottle?.(config.throttle) ?? new FailureThrottle(config.throttle)
     this.#file = new HtpasswdFile(config.htpasswd, {
       allowWeakHashes: config.allowWeakHashes,
       logger: options.logger,
@@ -108,7 +108,7 @@ export class BasicAuthenticator implements Authenticator {
 
     // Before the cache: during a lockout even the right password is refused, or guessing would go on.
     const known = content.users.has(user)
-    const lockedFor = this.#throttle.lockedFor(user, known, remoteAddress)
+    const lockedFor = await this.#throttle.lockedFor(user, known, remoteAddress)
     if (lockedFor !== null) return refusal('basic', 'FG_ERR_AUTH_THROTTLED', 'throttled', lockedFor, user)
 
     const cacheKey = createHmac('sha256', this.#cacheKey).update(`${user}:${password}`).digest('base64url')
@@ -142,14 +142,15 @@ export class BasicAuthenticator implements Authenticator {
   ): Promise<Verification> {
     const hash = content.users.get(user)
     // Known users from addresses without failures go first: a storm of junk names waits, or is shed.
-    const priority = hash !== undefined && !this.#throttle.hasFailures(remoteAddress) ? 'first' : 'last'
-    const retryAfterSec = this.#throttle.attempt(user, hash !== undefined, remoteAddress)
+    const priority =
+      hash !== undefined && !(await this.#throttle.hasFailures(remoteAddress)) ? 'first' : 'last'
+    const retryAfterSec = await this.#throttle.attempt(user, hash !== undefined, remoteAddress)
     if (retryAfterSec !== null) return retryAfterSec
     const matches = await this.#hashBudget.run(priority, () =>
       verifyPassword(hash ?? content.dummyFor(user), password),
     )
     if (matches === SHED) {
-      this.#throttle.takeBack(user, hash !== undefined, remoteAddress)
+      await this.#throttle.takeBack(user, hash !== undefined, remoteAddress)
       return 'overloaded'
     }
     if (hash === undefined) return 'unknown_user'
@@ -164,7 +165,7 @@ export class BasicAuthenticator implements Authenticator {
     if (this.#file.content === content) {
       this.#cache.set(cacheKey, identity, Date.now() + this.#config.cacheTtlSec * 1000)
     }
-    this.#throttle.takeBack(user, true, remoteAddress)
+    await this.#throttle.takeBack(user, true, remoteAddress)
     return identity
   }
 

@@ -18,6 +18,21 @@ export interface ThrottleLimits {
   readonly windowSec: number
 }
 
+/**
+ * Where the Basic login's failure counts live: this process (`FailureThrottle`), the primary of a process group
+ * (src/workers/), or Redis (src/ratelimit/redis-budgets.ts). The answers may come back later, hence awaitable.
+ */
+export interface LoginThrottle {
+  /** Seconds until the user or the address may try again; null when neither is locked out. */
+  lockedFor(user: string, known: boolean, address: string): number | null | Promise<number | null>
+  /** Records an attempt about to reach bcrypt: null when it may proceed, else the seconds until a retry. */
+  attempt(user: string, known: boolean, address: string): number | null | Promise<number | null>
+  /** Whether the address has failures counted in the current window. */
+  hasFailures(address: string): boolean | Promise<boolean>
+  /** A verified login (or a check never run) takes its own counted attempt back. */
+  takeBack(user: string, known: boolean, address: string): void | Promise<void>
+}
+
 /** One IPv6 host usually owns a whole /64, so its addresses count together; IPv4-mapped ones are IPv4. */
 export function addressKey(address: string): string {
   const plain = address.replace(/%.*$/, '').toLowerCase()
@@ -103,7 +118,7 @@ class CountingAndLocked implements Table {
  * their bcrypt checks run; a success takes back only its own attempt. It never clears the count: the real
  * user logging in (the dashboard's polls reuse its login) must not hand an attacker a fresh set of guesses.
  */
-export class FailureThrottle {
+export class FailureThrottle implements LoginThrottle {
   readonly #limits: ThrottleLimits
   readonly #knownUsers = new KnownUsers()
   readonly #unknownUsers: CountingAndLocked
