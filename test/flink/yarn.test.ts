@@ -205,7 +205,7 @@ describe('the dashboard of each application in Chromium, under /proxy/<id>/', ()
     })
     try {
       await page.goto(`${base}/proxy/${app}`)
-      expect(page.url()).toBe(`${base}/proxy/${app}/`)
+      expect(page.url().split('#')[0]).toBe(`${base}/proxy/${app}/`)
       await expect.poll(() => page.title(), { timeout: 20_000 }).toBe('Apache Flink Web Dashboard')
       // The dashboard's first calls (both lines ask for its config), all under the application's prefix.
       await expect.poll(() => api, { timeout: 20_000 }).toContain(`${base}/proxy/${app}/config`)
