@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import type { Identity } from '../auth/identity.js'
+import { javaTrim } from '../config/flink-conf-file.js'
 import { hasControl } from '../proxy/identity-headers.js'
 import type { ArgumentGrantSchema } from './config.js'
 
@@ -47,15 +48,6 @@ const IGNORE_UNCLAIMED_KEYS = [
 ] as const
 /** CoreOptions.DEFAULT_PARALLELISM: Flink's default for a run's parallelism. */
 const DEFAULT_PARALLELISM_KEY = 'parallelism.default'
-
-/** Java's String.trim() (every char up to U+0020): what Jackson strips before reading a number or boolean. */
-function javaTrim(text: string): string {
-  let start = 0
-  let end = text.length
-  while (start < end && text.charCodeAt(start) <= 0x20) start++
-  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--
-  return text.slice(start, end)
-}
 
 /**
  * A body field as Flink's Jackson reads it for an Integer or Boolean: absent, null, "" and blank strings all

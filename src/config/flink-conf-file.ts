@@ -19,8 +19,8 @@ export interface FlinkConf {
 const LEGACY_FILE = 'flink-conf.yaml'
 const STANDARD_FILE = 'config.yaml'
 
-/** Java's String.trim(): every char up to U+0020 at both ends, nothing else (no NBSP). */
-function javaTrim(text: string): string {
+/** Java's String.trim(): every char up to U+0020 at both ends, nothing else (no NBSP); Jackson strips the same. */
+export function javaTrim(text: string): string {
   let start = 0
   let end = text.length
   while (start < end && text.charCodeAt(start) <= 0x20) start++
