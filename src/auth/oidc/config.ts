@@ -61,9 +61,14 @@ export const OidcConfigSchema = Type.Object(
       {
         default: 'groups',
         description:
-          'ID token claim(s) holding the roles, read as auth.jwt.rolesClaim is. The provider must put them in the ID token.',
+          'ID token claim(s) holding the roles, read as auth.jwt.rolesClaim is; when the ID token has none of them, see rolesFromUserinfo.',
       },
     ),
+    rolesFromUserinfo: Type.Union([Type.Literal('whenMissing'), Type.Literal('never')], {
+      default: 'whenMissing',
+      description:
+        "whenMissing: an ID token holding none of rolesClaim's claims has its roles read from the provider's userinfo endpoint (with the access token; its sub must be the ID token's), as many providers put groups only there. They are kept in the session cookie, so the provider is asked once per login and refresh. never: such a login has no roles.",
+    }),
     sessionLifetimeSec: Type.Integer({
       minimum: 60,
       maximum: 30 * 86_400,

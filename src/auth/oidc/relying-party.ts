@@ -1,7 +1,7 @@
 import * as client from 'openid-client'
 import { Agent, fetch as undiciFetch } from 'undici'
 import type { CheckResult } from '../../observability/health.js'
-import { rolesFrom, subjectFrom } from '../jwt/claims.js'
+import { claimAt, rolesFrom, subjectFrom } from '../jwt/claims.js'
 import type { AuthLogger } from '../logger.js'
 import { readCaFile } from '../read-ca-file.js'
 import type { OidcConfig } from './config.js'
@@ -100,7 +100,7 @@ export class RelyingParty {
     if (subject === null) throw new ProviderError('refused', 'missing_subject')
     return {
       subject,
-      roles: rolesFrom(claims, this.#config.rolesClaim),
+      roles: await this.#rolesOf(config, tokens, claims, subject),
       expiresAt: expiryOf(tokens, claims.exp),
       issuedAt: nowSec(),
       refreshToken: tokens.refresh_token ?? null,
@@ -117,12 +117,33 @@ export class RelyingParty {
     }
     return {
       subject: session.subject,
-      roles: claims === undefined ? session.roles : rolesFrom(claims, this.#config.rolesClaim),
+      roles:
+        claims === undefined ? session.roles : await this.#rolesOf(config, tokens, claims, session.subject),
       expiresAt: expiryOf(tokens, claims?.exp),
       issuedAt: nowSec(),
       // Providers that rotate send a new one; the others keep the old one valid.
       refreshToken: tokens.refresh_token ?? session.refreshToken,
     }
+  }
+
+  /**
+   * The ID token's roles; when it holds none of the roles claims (absent, not an empty list), the userinfo
+   * endpoint's, which openid-client refuses unless its `sub` is `subject` (OIDC Core §5.3.2).
+   */
+  async #rolesOf(
+    config: client.Configuration,
+    tokens: client.TokenEndpointResponse,
+    claims: client.IDToken,
+    subject: string,
+  ): Promise<string[]> {
+    const paths = this.#config.rolesClaim
+    const present = (typeof paths === 'string' ? [paths] : paths).some(
+      (path) => claimAt(claims, path) !== undefined,
+    )
+    if (present || this.#config.rolesFromUserinfo === 'never') return rolesFrom(claims, paths)
+    if (config.serverMetadata().userinfo_endpoint === undefined) return []
+    const userinfo = await call(() => client.fetchUserInfo(config, tokens.access_token, subject))
+    return rolesFrom(userinfo, paths)
   }
 
   /** Best effort at logout (RFC 7009): a failure is logged, the local session ends anyway. */
@@ -212,6 +233,12 @@ async function call<T>(operation: () => Promise<T>): Promise<T> {
     return await operation()
   } catch (err) {
     const { code, error } = err as { code?: string; error?: string }
+    // A provider answering 5xx (its status on the error, or on the Response it carries) is down, not refusing.
+    const status =
+      (err as { status?: number }).status ?? ((err as Error).cause as { status?: number })?.status
+    if (typeof status === 'number' && status >= 500) {
+      throw new ProviderError('unavailable', `the provider answered ${status}`, { cause: err })
+    }
     if (code === 'OAUTH_RESPONSE_BODY_ERROR' || code === 'OAUTH_AUTHORIZATION_RESPONSE_ERROR') {
       throw new ProviderError('refused', error ?? code, { cause: err })
     }

@@ -33,6 +33,8 @@ export async function startDevProvider(options: {
   readonly host?: string
   readonly port?: number
   readonly accessTokenTtlSec?: number
+  /** Scope-requested claims (`groups` among them) only from userinfo, not in the ID token, as many providers do. */
+  readonly claimsInUserinfoOnly?: boolean
   /** Called before the provider starts serving: event listeners, Koa middleware (`provider.use`). */
   readonly configure?: (provider: Provider) => void
 }): Promise<DevProvider> {
@@ -50,8 +52,8 @@ export async function startDevProvider(options: {
       response_types: ['code'],
     })),
     claims: { openid: ['sub'], email: ['email'], profile: ['name'], groups: ['groups'] },
-    // Roles travel in the ID token, where flink-guard reads them.
-    conformIdTokenClaims: false,
+    // Roles travel in the ID token, unless the test wants them only at the userinfo endpoint.
+    conformIdTokenClaims: options.claimsInUserinfoOnly ?? false,
     findAccount: (_ctx, id) => ({
       accountId: id,
       claims: () => ({
