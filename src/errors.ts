@@ -33,6 +33,10 @@ export const ERRORS = {
     status: 415,
     message: 'The upload is refused: it is not a jar file (limits.uploads.jarFilesOnly)',
   },
+  FG_ERR_UPLOAD_NOT_ALLOWED: {
+    status: 403,
+    message: "The upload is refused: the jar's SHA-256 is not in limits.uploads.allowedSha256",
+  },
   FG_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, message: 'The request body exceeds the configured limit' },
   FG_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   FG_ERR_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },

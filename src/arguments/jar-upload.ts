@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto'
 import { Transform, type TransformCallback } from 'node:stream'
 import { FlinkGuardError } from '../errors.js'
 
@@ -47,7 +48,9 @@ export function uploadBoundary(contentType: string | undefined): string {
 /**
  * Passes a multipart upload through while holding back each part until its headers are read and, for a file
  * part, its first four bytes: a file that does not start as a ZIP does, or a nested multipart part (whose files
- * could not be checked), fails the stream before a byte of that part reaches Flink. Everything else streams.
+ * could not be checked), fails the stream before a byte of that part reaches Flink. With `allowedSha256`, each
+ * file is hashed as it passes and the delimiter that ends it is held back until its digest is found in the
+ * list: Flink never sees a file part end that is not allowed. Everything else streams.
  */
 export class JarUploadScreen extends Transform {
   refusal: FlinkGuardError | null = null
@@ -61,7 +64,13 @@ export class JarUploadScreen extends Transform {
   /** Whether the first delimiter was seen: the body must start with it. */
   private started = false
 
-  constructor(boundary: string) {
+  /** The digest of the file part now streaming, when uploads are limited to allowedSha256. */
+  private fileHash: Hash | null = null
+
+  constructor(
+    boundary: string,
+    private readonly allowedSha256: ReadonlySet<string> | null = null,
+  ) {
     super()
     // A line feed, not CRLF: a decoder that also splits on bare LFs finds no delimiter this scanner misses.
     this.delimiter = Buffer.from(`\n--${boundary}`)
@@ -84,7 +93,7 @@ export class JarUploadScreen extends Transform {
 
   override _flush(callback: TransformCallback): void {
     // A body that ends inside a part's headers or before a file's first bytes is cut; Flink refuses the rest.
-    if (this.state === 'part-start') {
+    if (this.state === 'part-start' || this.fileHash !== null) {
       this.refusal = notAJar('the upload ends before its file could be checked')
       callback(this.refusal)
       return
@@ -119,6 +128,7 @@ export class JarUploadScreen extends Transform {
         const upTo = this.withoutTrailingCR(at)
         this.lead = at - upTo
         this.passOn(upTo)
+        this.checkDigest()
         this.state = 'part-start'
       }
       if (!this.checkPartStart()) return
@@ -161,8 +171,23 @@ export class JarUploadScreen extends Transform {
       }
     }
     this.passOn(contentStart)
+    if (this.allowedSha256 !== null && /^content-disposition:[^\r\n]*filename/m.test(headers)) {
+      this.fileHash = createHash('sha256')
+    }
     this.state = 'body'
     return true
+  }
+
+  /** At the delimiter that ends a file part (not yet passed on): its digest must be an allowed one. */
+  private checkDigest(): void {
+    if (this.fileHash === null) return
+    const digest = this.fileHash.digest('hex')
+    this.fileHash = null
+    if (!this.allowedSha256!.has(digest)) {
+      throw new FlinkGuardError('FG_ERR_UPLOAD_NOT_ALLOWED', {
+        message: `The upload is refused: a jar's SHA-256 ${digest} is not in limits.uploads.allowedSha256`,
+      })
+    }
   }
 
   /**
@@ -179,7 +204,12 @@ export class JarUploadScreen extends Transform {
     if (count === 0) return
     const skip = Math.min(this.virtualPrefix, count)
     this.virtualPrefix -= skip
-    if (count > skip) this.push(this.pending.subarray(skip, count))
+    if (count > skip) {
+      const bytes = this.pending.subarray(skip, count)
+      // In 'body' state with a file open, what passes is that file's content (headers and delimiters never are).
+      if (this.state === 'body') this.fileHash?.update(bytes)
+      this.push(bytes)
+    }
     this.pending = this.pending.subarray(count)
   }
 }

@@ -14,6 +14,8 @@ export interface BodyRules {
   readonly grants: readonly ArgumentGrant[]
   /** limits.uploads.jarFilesOnly. */
   readonly jarFilesOnly: boolean
+  /** limits.uploads.allowedSha256; empty when any jar may be uploaded. */
+  readonly allowedSha256: readonly string[]
 }
 
 /**
@@ -28,8 +30,14 @@ export async function screenRequestBody(
   rules: BodyRules,
 ): Promise<Readable | Buffer | null> {
   const template = request.authz?.route?.template
-  if (rules.jarFilesOnly && request.method === 'POST' && template === '/jars/upload') {
-    const screen = new JarUploadScreen(uploadBoundary(request.headers['content-type']))
+  const digests = rules.allowedSha256
+  if (
+    (rules.jarFilesOnly || digests.length > 0) &&
+    request.method === 'POST' &&
+    template === '/jars/upload'
+  ) {
+    const allowed = digests.length === 0 ? null : new Set(digests)
+    const screen = new JarUploadScreen(uploadBoundary(request.headers['content-type']), allowed)
     return body === null ? null : body.pipe(screen as Transform)
   }
   if (rules.grants.length === 0) return body

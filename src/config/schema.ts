@@ -101,6 +101,11 @@ export const ConfigSchema = Type.Object(
               description:
                 'POST /jars/upload must carry jar files: each file part must start as a ZIP file does (PK\\x03\\x04), checked as the body streams and refused with 415 before that part reaches Flink.',
             }),
+            allowedSha256: Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), {
+              default: [],
+              description:
+                'When not empty, every jar uploaded must have one of these SHA-256 digests (lowercase hex, as sha256sum prints them): each file part is hashed as it streams and its end is held back until the digest is checked, so a jar not on the list is refused with 403 FG_ERR_UPLOAD_NOT_ALLOWED before Flink has a whole upload to store. Screens uploads as jarFilesOnly does, whatever that is set to.',
+            }),
           },
           'What uploads may carry.',
         ),

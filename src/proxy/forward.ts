@@ -87,6 +87,7 @@ export function createForwarder(
     const body = await screenRequestBody(request, streamed, {
       grants: request.upstream!.policy.arguments,
       jarFilesOnly: config.limits.uploads.jarFilesOnly,
+      allowedSha256: config.limits.uploads.allowedSha256,
     })
 
     // undici takes an EventEmitter as the abort signal: far cheaper per request than an AbortController,

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { FormData, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -150,6 +151,49 @@ describe('a jar upload to a real Flink', () => {
     expect(JSON.parse(await response.body.text()).errors[0]).toMatch(/does not start as a jar/)
     expect(await listed()).toEqual(before)
     expect(filesUnder(flink.uploadDir).filter((name) => name.endsWith('renamed.jar'))).toEqual([])
+  })
+
+  it('with allowedSha256, stores the listed jar and refuses another real jar before Flink stores it', async () => {
+    const listed = readFileSync(flink.build.jobJar)
+    // Another real jar (a ZIP file, so only the digest can refuse it): a small one of the classpath.
+    const otherPath = flink.build.classpath
+      .split(':')
+      .find((path) => path.endsWith('.jar') && statSync(path).size < 2_000_000)!
+    const other = readFileSync(otherPath)
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
+    const pinned = await startProxy(flink.restUrl, {
+      auth: { anonymous: { roles: ['team-a'] } },
+      authz: { roles: { 'team-a': 'admin' } },
+      limits: { uploads: { allowedSha256: [sha256(listed)] } },
+    })
+    const listedNames = async () =>
+      (
+        (await (await request(`${flink.restUrl}/jars`)).body.json()) as {
+          files: { id: string; name: string }[]
+        }
+      ).files
+    const upload = (bytes: Buffer, name: string) => {
+      const form = new FormData()
+      form.append('jarfile', new Blob([bytes]), name)
+      return request(`${pinned.proxyUrl}/jars/upload`, { method: 'POST', body: form })
+    }
+    try {
+      const before = await listedNames()
+      const refused = await upload(other, 'not-listed.jar')
+      expect(refused.statusCode).toBe(403)
+      expect(JSON.parse(await refused.body.text()).errors[0]).toContain(sha256(other))
+      expect(await listedNames()).toEqual(before)
+      expect(filesUnder(flink.uploadDir).filter((name) => name.endsWith('not-listed.jar'))).toEqual([])
+      const stored = await upload(listed, 'listed.jar')
+      expect(stored.statusCode).toBe(200)
+      const { filename } = (await stored.body.json()) as { filename: string }
+      const added = (await listedNames()).filter((file) => !before.some((old) => old.id === file.id))
+      expect(added.map((file) => file.name)).toEqual(['listed.jar'])
+      expect(filename).toContain(added[0]!.id)
+      await (await request(`${flink.restUrl}/jars/${added[0]!.id}`, { method: 'DELETE' })).body.text()
+    } finally {
+      await pinned.close(1_000)
+    }
   })
 })
 

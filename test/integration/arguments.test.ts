@@ -271,6 +271,50 @@ describe('a jar upload (limits.uploads.jarFilesOnly, on by default)', () => {
     expect(standin.record.uploads).toEqual([])
   })
 
+  it('with allowedSha256, passes the listed jar whole and refuses any other before its part ends', async () => {
+    const listed = Buffer.concat([Buffer.from('PK\u0003\u0004'), randomBytes(2_000_000)])
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
+    const pinned = await startProxy(standin.url, {
+      limits: { uploads: { jarFilesOnly: false, allowedSha256: [sha256(listed)] } },
+    })
+    try {
+      const allowed = await upload(listed, pinned)
+      await allowed.body.text()
+      expect(allowed.statusCode).toBe(200)
+      expect(standin.record.uploads.map((entry) => entry.sha256)).toEqual([sha256(listed)])
+      standin.record.reset()
+      // Another jar, the listed one with a byte more, and one cut short: each refused, nothing stored.
+      for (const other of [
+        Buffer.concat([Buffer.from('PK\u0003\u0004'), randomBytes(1_000)]),
+        Buffer.concat([listed, Buffer.from('\r')]),
+        listed.subarray(0, listed.length - 1),
+      ]) {
+        const response = await upload(other, pinned)
+        expect(response.statusCode).toBe(403)
+        expect(response.headers['x-flink-guard-error']).toBe('FG_ERR_UPLOAD_NOT_ALLOWED')
+        expect(JSON.parse(await response.body.text()).errors[0]).toContain(sha256(other))
+      }
+      // Two files, the listed one first: the second is judged too.
+      const form = new FormData()
+      form.append('jarfile', new Blob([listed]), 'job.jar')
+      form.append('jarfile2', new Blob([Buffer.from('PK\u0003\u0004extra')]), 'extra.jar')
+      const both = await request(`${pinned.proxyUrl}/jars/upload`, { method: 'POST', body: form })
+      expect(both.statusCode).toBe(403)
+      await both.body.text()
+      // A file that is no jar stays refused with the allowlist on, jarFilesOnly off.
+      expect((await upload('#!/bin/sh\n', pinned)).statusCode).toBe(415)
+      expect(standin.record.uploads).toEqual([])
+    } finally {
+      await pinned.close(1_000)
+    }
+  })
+
+  it('refuses a digest that is not lowercase hex in the config', async () => {
+    await expect(
+      startProxy(standin.url, { limits: { uploads: { allowedSha256: ['ABC'] } } }),
+    ).rejects.toThrow(/allowedSha256/)
+  })
+
   it('is not checked with jarFilesOnly off', async () => {
     const lenient = await startProxy(standin.url, { limits: { uploads: { jarFilesOnly: false } } })
     try {
