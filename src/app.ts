@@ -4,6 +4,7 @@ import { addressKey } from './auth/basic/throttle.js'
 import { originOf, refusesCrossSite } from './auth/cross-site.js'
 import type { Identity } from './auth/identity.js'
 import { loginRoutes, redirect } from './auth/oidc/login-routes.js'
+import { whoAmIRoutes } from './auth/who-am-i.js'
 import { type AuthzRecord, authorizeRequest } from './authz/authorize-request.js'
 import { type CanonicalPath, canonicalize } from './authz/canonical-path.js'
 import type { Config } from './config/schema.js'
@@ -253,6 +254,8 @@ export async function buildProxyApp(
   // Whether there is a login, and its paths, take a restart; each request uses its own pipeline's login.
   const initialLogin = pipelines.current.login
   if (initialLogin !== null) app.register(loginRoutes(initialLogin, (request) => request.pipeline.login!))
+  // Who-am-I (src/auth/who-am-i.ts): authenticated and resolved to a cluster like a Flink route, answered by us.
+  app.register(whoAmIRoutes(authenticate, (request) => request.pipeline.upstreams, metrics))
   app.register(async (proxy) => {
     // 2. Authenticate, 3. refuse cross-site state changes of credentials a browser sends by itself (all
     // but bearer tokens), 4. authorize: all before a byte of the body is read.

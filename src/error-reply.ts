@@ -1,11 +1,14 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { isBrowserNavigation } from './auth/oidc/browser-request.js'
+import { errorPage } from './error-page.js'
 import { ERROR_CODE_HEADER, ERRORS, type ErrorCode, errorBody, FlinkGuardError } from './errors.js'
 import { lingerOnClose } from './proxy/lingering-close.js'
 
 /**
- * Every error response leaves through here: Flink's `{"errors": [...]}` shape, our code in a header, never a stack.
+ * Every error response leaves through here: Flink's `{"errors": [...]}` shape (a readable page for a browser's
+ * navigation, src/error-page.ts), our code in a header, never a stack.
  * Errors we did not define are logged in full and shown to the client as FG_ERR_PROXY_INTERNAL.
  */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -20,11 +23,12 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   }
   const retryAfterSec = (ERRORS[known.code] as { retryAfterSec?: number }).retryAfterSec
   if (retryAfterSec !== undefined) reply.header('retry-after', String(retryAfterSec))
-  return reply
-    .code(known.statusCode)
-    .header(ERROR_CODE_HEADER, known.code)
-    .type('application/json; charset=utf-8')
-    .send(errorBody(known))
+  reply.code(known.statusCode).header(ERROR_CODE_HEADER, known.code)
+  // A person at the address bar reads a page; a front proxy's check and every API client read Flink's JSON.
+  if (!request.forwardAuthCheck && isBrowserNavigation(request.method, request.headers)) {
+    return reply.send(errorPage(known, request, reply))
+  }
+  return reply.type('application/json; charset=utf-8').send(errorBody(known))
 }
 
 function asFlinkGuardError(error: unknown): FlinkGuardError {

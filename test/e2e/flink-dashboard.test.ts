@@ -142,6 +142,39 @@ it("offers a viewer no Cancel Job (flink-guard answers /config's web-cancel for 
   }
 })
 
+it("shows a viewer who opens an admin's page in the address bar a refusal page, not JSON; the dashboard's calls keep JSON", async () => {
+  const { context, page } = await openDashboardAs('bob')
+  try {
+    const answer = await page.goto(`${publicUrl}/jobmanager/config`)
+    expect(answer?.status()).toBe(403)
+    expect(answer?.headers()['content-type']).toBe('text/html; charset=utf-8')
+    await page
+      .getByRole('heading', { name: 'flink-guard refused this request' })
+      .waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await page.locator('body').innerText()).toContain('You are signed in as bob (oidc), role viewer.')
+    expect(await page.locator('code').first().innerText()).toBe('GET /jobmanager/config')
+    await page.screenshot({ path: join(DOC_SCREENSHOTS, 'flink-guard-refusal-page.png') })
+    // The way back leads to the dashboard, the way out to the sign-out page.
+    await page.getByRole('link', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: UI_TIMEOUT_MS })
+    await page.goBack()
+    await page.getByRole('link', { name: 'Back to the dashboard' }).click()
+    await expect.poll(() => page.title(), { timeout: UI_TIMEOUT_MS }).toBe('Apache Flink Web Dashboard')
+    // The same route fetched by the dashboard's script (the refusal page's own policy lets no script fetch):
+    // Flink's JSON error, which the dashboard's code reads.
+    const scripted = await page.evaluate(async () => {
+      const response = await fetch('jobmanager/config')
+      return { type: response.headers.get('content-type'), body: await response.json() }
+    })
+    expect(scripted).toEqual({
+      type: 'application/json; charset=utf-8',
+      body: { errors: [expect.any(String)] },
+    })
+  } finally {
+    await context.close()
+  }
+})
+
 it('lets an operator open the job page without a refusal, and cancel the job in Flink', async () => {
   const { context, page, api } = await openDashboardAs('alice')
   try {

@@ -286,3 +286,56 @@ describe('one cluster down', () => {
     }
   })
 })
+
+describe('who-am-I', () => {
+  const whoAmI = (path: string, headers: Record<string, string> = { authorization: ALICE }) =>
+    request(`${gateway.proxyUrl}${path}`, { headers })
+
+  it("answers the caller's subject, roles and the preset they buy on the cluster the path or host reaches", async () => {
+    const onB = await whoAmI('/clusters/b/_flink-guard/whoami')
+    expect(onB.statusCode).toBe(200)
+    expect(onB.headers['cache-control']).toBe('no-store')
+    expect(await onB.body.json()).toEqual({
+      subject: 'alice',
+      method: 'basic',
+      roles: ['team-a', 'team-b'],
+      cluster: 'b',
+      preset: 'deployer',
+      profiles: [],
+    })
+    const onA = await whoAmI('/clusters/a/_flink-guard/whoami')
+    expect(await onA.body.json()).toMatchObject({ cluster: 'a', preset: 'viewer' })
+    const hostedBody = await whoAmI('/_flink-guard/whoami', {
+      authorization: ALICE,
+      host: 'hosted.flink.test',
+    })
+    expect(await hostedBody.body.json()).toMatchObject({ cluster: 'hosted', preset: 'admin' })
+    expect(received()).toEqual({ a: 0, b: 0, hosted: 0 })
+  })
+
+  it('refuses a caller without credentials or with a wrong password, as a Flink route would, and asks no Flink', async () => {
+    const none = await whoAmI('/clusters/b/_flink-guard/whoami', {})
+    expect(none.statusCode).toBe(401)
+    expect(none.headers['www-authenticate']).toMatch(/^Basic /)
+    expect(await none.body.json()).toHaveProperty('errors')
+    const wrong = await whoAmI('/clusters/b/_flink-guard/whoami', {
+      authorization: basicAuth('alice', 'not-the-password'),
+    })
+    expect(wrong.statusCode).toBe(401)
+    expect(JSON.stringify(await wrong.body.json())).not.toContain('team-b')
+    expect(received()).toEqual({ a: 0, b: 0, hosted: 0 })
+  })
+
+  it('names no cluster the gateway does not have, and changes nothing on a POST', async () => {
+    const unknown = await whoAmI('/clusters/nope/_flink-guard/whoami')
+    expect(unknown.statusCode).toBe(404)
+    await unknown.body.dump()
+    const post = await request(`${gateway.proxyUrl}/clusters/b/_flink-guard/whoami`, {
+      method: 'POST',
+      headers: { authorization: ALICE },
+    })
+    expect(post.statusCode).toBeGreaterThanOrEqual(400)
+    await post.body.dump()
+    expect(received()).toEqual({ a: 0, b: 0, hosted: 0 })
+  })
+})

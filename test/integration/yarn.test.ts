@@ -276,7 +276,9 @@ describe("the application's own address in Flink's answers", () => {
         404,
         'FG_ERR_CLUSTER_FINISHED',
       ])
-      expect(await finishedPage.body.json()).toEqual({ errors: ['The Flink application has finished'] })
+      // A browser's navigation reads the refusal page (src/error-page.ts), saying why.
+      expect(finishedPage.headers['content-type']).toBe('text/html; charset=utf-8')
+      expect(await finishedPage.body.text()).toContain('The Flink application has finished')
     } finally {
       await plain.close(1_000)
     }

@@ -35,7 +35,7 @@ describe('config', () => {
         maxHeaderCount: 100,
         handshakeTimeoutMs: 10_000,
         maxConnections: 800,
-        uploads: { jarFilesOnly: true },
+        uploads: { jarFilesOnly: true, allowedSha256: [] },
         maxConnectionsPerAddress: 100,
         failedRequests: { burst: 60, perMinute: 30, maxAddresses: 100_000 },
       },
