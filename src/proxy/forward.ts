@@ -62,7 +62,6 @@ export function createForwarder(
     bodyTimeout: responseMs,
   })
   const maxBodyBytes = config.limits.maxBodyBytes
-  const redactForNonAdmins = config.responses.redactForNonAdmins
 
   async function forward(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const raw = request.raw
@@ -131,7 +130,7 @@ export function createForwarder(
             reply.header('connection', 'close')
             lingerOnClose(raw.socket)
           }
-          const inspection = inspectionOf(request, statusCode, headers, redactForNonAdmins)
+          const inspection = inspectionOf(request, statusCode, headers, config.responses)
           if (inspection !== null) {
             const flinkBody = new PassThrough()
             inspected = inspectResponse(request, reply, flinkBody, inspection)

@@ -1,17 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isDashboardPage, withBanner } from '../dashboard/banner.js'
+import { featuresAllowed, maskFeatures } from '../dashboard/features.js'
 import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
-import { featuresAllowed, maskFeatures } from './dashboard-features.js'
 import { addressFieldOf, publicUrlOf, rebaseAddress } from './flink-addresses.js'
 import { redactFlinkBody } from './redact.js'
+import type { ResponsesConfig } from './response-policy.js'
 
 /**
  * A few of Flink's answers are read before they go back: error bodies and upload answers for non-admins
  * (redaction), the answers to control, submit and cluster actions (the audit line wants Flink's trigger
  * id), the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's), and
- * `/config`, whose dashboard features are turned off where the caller would be refused (dashboard-features.ts).
- * They are small JSON documents; anything else streams untouched.
+ * `/config`, whose dashboard features are turned off where the caller would be refused (src/dashboard/features.ts).
+ * They are small JSON documents; the one HTML page read is the dashboard's own, which gets the user banner
+ * (src/dashboard/banner.ts). Anything else streams untouched.
  */
 
 /** Flink's JSON answers are a few KiB; past this, the body streams on unread (and unredacted: logged). */
@@ -26,21 +29,32 @@ export interface Inspection {
   readonly rebase: { readonly field: string; readonly publicUrl: string } | null
   /** `/config`: which dashboard features the caller may use; null for every other answer. */
   readonly features: Readonly<Record<string, boolean>> | null
+  /** The dashboard's page: the banner's tags go in, nothing else is read. */
+  readonly banner: boolean
 }
+
+const BANNER: Inspection = Object.freeze({
+  redact: false,
+  audit: false,
+  rebase: null,
+  features: null,
+  banner: true,
+})
 
 export function inspectionOf(
   request: FastifyRequest,
   status: number,
   headers: IncomingHttpHeaders,
-  redactForNonAdmins: boolean,
+  responses: Pick<ResponsesConfig, 'redactForNonAdmins' | 'userBanner'>,
 ): Inspection | null {
   const type = headers['content-type']
-  if (typeof type !== 'string' || !JSON_TYPE.test(type) || headers['content-encoding'] !== undefined)
-    return null
+  if (typeof type !== 'string' || headers['content-encoding'] !== undefined) return null
+  if (!JSON_TYPE.test(type))
+    return responses.userBanner && status === 200 && isDashboardPage(request, type) ? BANNER : null
   const authz = request.authz
   const audit = isAudited(authz?.route?.category)
   const redact =
-    redactForNonAdmins &&
+    responses.redactForNonAdmins &&
     authz?.preset !== 'admin' &&
     (status >= 400 || authz?.route?.template === UPLOAD_TEMPLATE)
   const rebase = status === 200 ? rebaseOf(request) : null
@@ -48,7 +62,9 @@ export function inspectionOf(
     status === 200 && authz?.route?.template === '/config' && request.upstream !== null
       ? featuresAllowed(request.identity!, request.upstream.policy)
       : null
-  return audit || redact || rebase !== null || features !== null ? { redact, audit, rebase, features } : null
+  return audit || redact || rebase !== null || features !== null
+    ? { redact, audit, rebase, features, banner: false }
+    : null
 }
 
 function rebaseOf(request: FastifyRequest): Inspection['rebase'] {
@@ -80,6 +96,12 @@ export async function inspectResponse(
     }
   }
   const text = Buffer.concat(chunks, size)
+  if (inspection.banner) {
+    const page = withBanner(text.toString('utf8'))
+    if (page === null) return text
+    reply.removeHeader('content-length')
+    return page
+  }
   let parsed: unknown
   try {
     parsed = JSON.parse(text.toString('utf8'))

@@ -36,6 +36,11 @@ export const ResponsesConfigSchema = Type.Object(
       default: 'none',
       description: 'Who may frame the dashboard (CSP frame-ancestors and X-Frame-Options).',
     }),
+    userBanner: Type.Boolean({
+      default: true,
+      description:
+        "Show who is signed in, their role and a sign-out link on Flink's dashboard: flink-guard adds a stylesheet and a script of its own (no inline code) to the page Flink serves at `/`.",
+    }),
     redactForNonAdmins: Type.Boolean({
       default: true,
       description:

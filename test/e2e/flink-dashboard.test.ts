@@ -77,6 +77,9 @@ async function openDashboardAs(login: string): Promise<DashboardSession> {
   return { context, page, api }
 }
 
+/** flink-guard's banner (src/dashboard/), drawn from who-am-I once the page has loaded. */
+const bannerOf = (page: Page) => page.locator('.flink-guard-banner').innerText({ timeout: UI_TIMEOUT_MS })
+
 /** Opens the job from the dashboard's running-job list, as a user clicks it. */
 async function openJobFromList(page: Page): Promise<void> {
   await page.getByText(JOB_NAME).first().click({ timeout: UI_TIMEOUT_MS })
@@ -110,6 +113,10 @@ it('loads the real dashboard for a viewer: /config first, then the polling, with
     expect(await page.title()).toBe('Apache Flink Web Dashboard')
     await expect.poll(() => page.getByText(JOB_NAME).count(), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(0)
     await page.screenshot({ path: join(SCREENSHOTS, 'flink-dashboard-viewer-overview.png') })
+    // The banner's way out leads to the sign-out page, which says what it does before it does it.
+    expect(await bannerOf(page)).toBe('Signed in as bob (oidc) · role viewer Sign out')
+    await page.locator('.flink-guard-banner').getByRole('link', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: UI_TIMEOUT_MS })
   } finally {
     await context.close()
   }
@@ -121,6 +128,7 @@ it("offers a viewer no Cancel Job (flink-guard answers /config's web-cancel for 
     await openJobFromList(page)
     expect(await page.getByText('Cancel Job').count()).toBe(0)
     expect(await page.getByText('Submit New Job').count()).toBe(0)
+    expect(await bannerOf(page)).toBe('Signed in as bob (oidc) · role viewer Sign out')
     await page.screenshot({ path: join(DOC_SCREENSHOTS, 'flink-dashboard-viewer-job.png') })
     // The call the button would make, sent by the page itself (its origin, its session): still refused.
     const refusal = await page.evaluate(async (jobId) => {
@@ -185,6 +193,7 @@ it('lets an operator open the job page without a refusal, and cancel the job in 
     await expect.poll(() => page.getByText('RUNNING').count(), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(0)
     expect(api).toContain(`${publicUrl}/jobs/${job.jobId}`)
     expect(await page.locator('.ant-notification-notice').count()).toBe(0)
+    expect(await bannerOf(page)).toBe('Signed in as alice (oidc) · role operator Sign out')
     await page.screenshot({ path: join(DOC_SCREENSHOTS, 'flink-dashboard-operator-job.png') })
 
     const response = await cancelFromJobPage(page)

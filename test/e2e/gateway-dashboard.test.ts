@@ -67,6 +67,10 @@ it.each(['a', 'b'])('loads the dashboard of %s under its prefix, and its calls s
       .toBeGreaterThanOrEqual(2)
     expect(api.filter((url) => !url.startsWith(`${base}/clusters/${name}/`))).toEqual([])
     expect(api).toContain(`${base}/clusters/${name}/config`)
+    // The banner names the cluster the prefix reaches; its who-am-I call stayed under the prefix (above).
+    expect(await page.locator('.flink-guard-banner').innerText({ timeout: UI_TIMEOUT_MS })).toBe(
+      `Signed in as alice (basic) · role viewer on ${name}`,
+    )
   } finally {
     await context.close()
   }

@@ -211,6 +211,11 @@ describe('the dashboard of each application in Chromium, under /proxy/<id>/', ()
       await expect.poll(() => api, { timeout: 20_000 }).toContain(`${base}/proxy/${app}/config`)
       // ... and then its overview page's polling (both lines ask for the cluster overview).
       await expect.poll(() => api, { timeout: 20_000 }).toContain(`${base}/proxy/${app}/overview`)
+      // flink-guard's banner, on both lines' dashboards, from who-am-I under the same prefix.
+      expect(await page.locator('.flink-guard-banner').innerText({ timeout: 20_000 })).toMatch(
+        /^Signed in as alice \(basic\) · role admin\b/,
+      )
+      expect(api).toContain(`${base}/proxy/${app}/_flink-guard/whoami`)
       expect(api.filter((url) => !url.startsWith(`${base}/proxy/${app}/`))).toEqual([])
     } finally {
       await context.close()

@@ -302,6 +302,7 @@ describe('who-am-I', () => {
       cluster: 'b',
       preset: 'deployer',
       profiles: [],
+      signOutPath: null,
     })
     const onA = await whoAmI('/clusters/a/_flink-guard/whoami')
     expect(await onA.body.json()).toMatchObject({ cluster: 'a', preset: 'viewer' })

@@ -53,6 +53,7 @@ describe('config', () => {
         cors: { allowedOrigins: [], allowCredentials: false, maxAgeSec: 600 },
         hstsMaxAgeSec: 31536000,
         frameAncestors: 'none',
+        userBanner: true,
         redactForNonAdmins: true,
       },
       admin: { host: '127.0.0.1', port: 9250 },
