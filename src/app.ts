@@ -11,8 +11,9 @@ import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
 import { FlinkGuardError } from './errors.js'
 import { answerCheck } from './forward-auth/answer.js'
+import { jobScopeStage } from './job-scope/stage.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
-import { type FlinkOutcome, logAudit } from './observability/audit.js'
+import type { FlinkOutcome } from './observability/audit.js'
 import type { Logger } from './observability/logger.js'
 import type { ProxyMetrics } from './observability/metrics.js'
 import { requestIdOf } from './observability/request-id.js'
@@ -162,6 +163,7 @@ export async function buildProxyApp(
   app.decorateRequest('identity', null)
   app.decorateRequest('authz', null)
   app.decorateRequest('flinkOutcome', null)
+  app.decorateRequest('jobName', null)
   app.decorateRequest('forwardAuthCheck', false)
   app.decorateRequest('forwardAuthHost', null)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
@@ -246,7 +248,8 @@ export async function buildProxyApp(
     if (recorded.has(request)) return
     recorded.add(request)
     logAccess(request, reply)
-    logAudit(request, reply)
+    // The audit line and, for an action Flink finishes later, its follow-up (src/observability/audit-trail.ts).
+    if (request.authz !== null) request.pipeline.audit.record(request, reply)
     metrics?.recordRequest(request.routeLabel, request.method, reply.statusCode, reply.elapsedTime / 1000)
   }
   app.addHook('onResponse', async (request, reply) => record(request, reply))
@@ -294,6 +297,9 @@ export async function buildProxyApp(
         throw error
       }
     })
+    // 4b. Job scope (src/job-scope/): on a shared cluster, the job the action addresses must be the caller's,
+    // and job lists and counts are marked to be cut down to theirs on the way back.
+    jobScopeStage(proxy, metrics)
     // 5. Forward (a forward-auth check: answer the decision; the front proxy forwards)
     proxy.route({
       method: [...ALL_METHODS],

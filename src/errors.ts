@@ -186,6 +186,10 @@ export const ERRORS = {
     status: 403,
     message: 'The arguments of this action are not allowed',
   },
+  FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE: {
+    status: 403,
+    message: 'This job is not one of yours',
+  },
   FG_ERR_AUTHZ_PROFILE_DENIED: {
     status: 403,
     message: 'This Flink action is not one of the calls your client profile allows',

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { granteeProperties } from '../authz/grantee.js'
 
 /**
  * One grant of what control actions may carry, for the identities it names. With `authz.arguments` set, every
@@ -6,14 +7,7 @@ import { Type } from '@sinclair/typebox'
  */
 export const ArgumentGrantSchema = Type.Object(
   {
-    roles: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        description: "The grant is the caller's when it has one of these roles (absent: every caller).",
-      }),
-    ),
-    subjects: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), { description: '…or is one of these subjects.' }),
-    ),
+    ...granteeProperties,
     savepointDirs: Type.Array(Type.String({ minLength: 1, pattern: '/$' }), {
       default: [],
       description:

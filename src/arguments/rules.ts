@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import type { Identity } from '../auth/identity.js'
+import { holdsGrant } from '../authz/grantee.js'
 import { javaTrim } from '../config/flink-conf-file.js'
 import { hasControl } from '../proxy/identity-headers.js'
 import type { ArgumentGrantSchema } from './config.js'
@@ -155,14 +156,7 @@ function ambiguousPath(path: string): boolean {
 }
 
 const grantsOf = (identity: Identity, grants: readonly ArgumentGrant[]) =>
-  grants
-    .map((grant, index) => ({ grant, index }))
-    .filter(
-      ({ grant }) =>
-        (grant.roles === undefined && grant.subjects === undefined) ||
-        grant.roles?.some((role) => identity.roles.includes(role)) === true ||
-        grant.subjects?.includes(identity.subject) === true,
-    )
+  grants.map((grant, index) => ({ grant, index })).filter(({ grant }) => holdsGrant(identity, grant))
 
 /**
  * Null when one of the caller's grants covers everything the action carries; else the reason, naming the grant

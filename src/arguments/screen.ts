@@ -1,6 +1,7 @@
 import type { Readable, Transform } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import type { Identity } from '../auth/identity.js'
+import { readFlinkQuery } from '../authz/flink-query.js'
 import { FlinkGuardError } from '../errors.js'
 import { JarUploadScreen, uploadBoundary } from './jar-upload.js'
 import { type ArgumentAction, type ArgumentGrant, argumentActionOf, argumentRefusal } from './rules.js'
@@ -80,10 +81,9 @@ export function argumentsProblem(
     new FlinkGuardError('FG_ERR_REQUEST_MALFORMED', {
       message: `The arguments of this action cannot be judged: ${why}`,
     })
-  // Flink's router parses the query with Netty's QueryStringDecoder, which also splits at ";" (and ends it at
-  // "#"): URLSearchParams would see one parameter where Flink sees two. Refused rather than re-parsed, so no
-  // third reading can differ; a client that needs either character in a value encodes it (%3B, %23).
-  if (/[;#]/.test(rawQuery)) return malformed('the query contains ";" or "#" (encode them as %3B and %23)')
+  // Read as Flink's router reads it, or refused (src/authz/flink-query.ts).
+  const query = readFlinkQuery(rawQuery)
+  if ('problem' in query) return malformed(query.problem)
   let text: string
   try {
     text = STRICT_UTF8.decode(bytes)
@@ -98,7 +98,7 @@ export function argumentsProblem(
   const refusal = argumentRefusal(
     action,
     parsed.value as Record<string, unknown>,
-    new URLSearchParams(rawQuery),
+    query.params,
     identity,
     grants,
   )

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ArgumentsConfigSchema } from '../arguments/config.js'
+import { JobScopeConfigSchema } from '../job-scope/config.js'
 import { PRESETS } from './presets.js'
 import { PROFILES } from './profiles.js'
 
@@ -44,6 +45,7 @@ export const AuthzConfigSchema = Type.Object(
       description: 'Allow or deny by method, path pattern, preset and subject; a matching deny always wins.',
     }),
     arguments: ArgumentsConfigSchema,
+    jobScope: JobScopeConfigSchema,
     sensLogsFor: Type.Union([Type.Literal('admin'), Type.Literal('operator')], {
       default: 'admin',
       description: 'The lowest preset that may read the JobManager and TaskManager log and stdout routes.',

@@ -1,6 +1,8 @@
 import type { ArgumentGrant } from '../arguments/rules.js'
 import type { Identity } from '../auth/identity.js'
 import { FlinkGuardError } from '../errors.js'
+import type { JobScopeConfig } from '../job-scope/config.js'
+import { compileJobScope, type JobScopePolicy } from '../job-scope/scope.js'
 import type { CanonicalPath } from './canonical-path.js'
 import { matchRoute, type RouteMatch } from './match.js'
 import {
@@ -51,6 +53,8 @@ export interface AuthzPolicy {
   readonly sensLogsFor?: SensLogsFor
   /** What control actions may carry (src/arguments/); empty: not checked. */
   readonly arguments?: readonly ArgumentGrant[]
+  /** Which jobs each caller may see and act on (src/job-scope/); absent: every job. */
+  readonly jobScope?: JobScopeConfig
 }
 
 interface CompiledRule {
@@ -71,6 +75,7 @@ export interface CompiledPolicy {
   readonly rules: readonly CompiledRule[]
   readonly sensLogsFor: SensLogsFor
   readonly arguments: readonly ArgumentGrant[]
+  readonly jobScope: JobScopePolicy | null
 }
 
 export type Decision =
@@ -101,6 +106,7 @@ export type DenyCode =
   | 'FG_ERR_AUTHZ_RULE_DENIED'
   | 'FG_ERR_AUTHZ_PROFILE_DENIED'
   | 'FG_ERR_AUTHZ_ARGUMENT_DENIED'
+  | 'FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE'
   | 'FG_ERR_PATH_PARAM_INVALID'
 
 const METHOD = /^[A-Z]+$/
@@ -135,7 +141,15 @@ export function compilePolicy(policy: AuthzPolicy): CompiledPolicy {
   }
   const rules = (policy.rules ?? []).map((rule, index) => compileRule(rule, index))
   const grants = Object.freeze([...(policy.arguments ?? [])])
-  return Object.freeze({ roles, profiles, rules: Object.freeze(rules), sensLogsFor, arguments: grants })
+  const jobScope = compileJobScope(policy.jobScope)
+  return Object.freeze({
+    roles,
+    profiles,
+    rules: Object.freeze(rules),
+    sensLogsFor,
+    arguments: grants,
+    jobScope,
+  })
 }
 
 function compileRule(rule: AuthzRule, index: number): CompiledRule {

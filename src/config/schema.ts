@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { AuthConfigSchema } from '../auth/config.js'
 import { AuthzConfigSchema } from '../authz/config.js'
 import { ForwardAuthConfigSchema } from '../forward-auth/config.js'
+import { AuditConfigSchema } from '../observability/audit-config.js'
 import { ResponsesConfigSchema } from '../proxy/response-policy.js'
 import { TlsConfigSchema } from '../tls/config.js'
 import { ClustersConfigSchema, UpstreamConfigSchema, YarnConfigSchema } from '../upstream/config.js'
@@ -144,6 +145,7 @@ export const ConfigSchema = Type.Object(
     authz: AuthzConfigSchema,
     forwardAuth: Type.Optional(ForwardAuthConfigSchema),
     responses: ResponsesConfigSchema,
+    audit: AuditConfigSchema,
     admin: strictObject(
       {
         host: Type.String({

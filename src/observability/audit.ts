@@ -28,37 +28,55 @@ export function flinkOutcomeOf(body: unknown): FlinkOutcome {
   return outcome
 }
 
+/** The fields of an audit line (docs/audit.md). */
+export interface AuditLine {
+  readonly time: string
+  readonly subject: string | null
+  readonly authMethod: string | null
+  readonly allowed: boolean
+  readonly preset: string | null
+  readonly rule: number | null
+  readonly profile: string | null
+  readonly denial: string | null
+  readonly action: string
+  readonly category: Category
+  readonly jobId: string | null
+  readonly jobName: string | null
+  readonly jarId: string | null
+  readonly triggerId: string | null
+  readonly status: number
+  readonly outcome: string
+  readonly remoteAddress: string | null
+}
+
 /**
- * One line per control, submit or cluster request (DESIGN.md §2 step 7): who, with which preset or rule,
- * which action on which job or jar, the status, and Flink's trigger or request id. Denied attempts too: the
- * line that matters most is the one where a viewer tried `DELETE /cluster`.
+ * The line of a control, submit or cluster request (DESIGN.md §2 step 7), or null for any other: who, with
+ * which preset or rule, which action on which job or jar, the status, and Flink's trigger or request id.
+ * Denied attempts too: the line that matters most is the one where a viewer tried `DELETE /cluster`.
+ * src/observability/audit-trail.ts writes it, and follows an accepted action to its end.
  */
-export function logAudit(request: FastifyRequest, reply: FastifyReply): void {
+export function auditLineOf(request: FastifyRequest, reply: FastifyReply): AuditLine | null {
   const authz = request.authz
-  if (authz === null || !isAudited(authz.route?.category)) return
+  if (authz === null || !isAudited(authz.route?.category)) return null
   const identity = request.identity
   const params = authz.params
-  request.log.info(
-    {
-      audit: {
-        time: new Date().toISOString(),
-        subject: identity?.subject ?? null,
-        authMethod: identity?.method ?? null,
-        allowed: authz.allowed,
-        preset: authz.preset,
-        rule: authz.rule,
-        profile: authz.profile,
-        denial: authz.denial,
-        action: `${request.method} ${authz.route!.template}`,
-        category: authz.route!.category,
-        jobId: params.jobid ?? request.flinkOutcome?.jobId ?? null,
-        jarId: params.jarid ?? request.flinkOutcome?.jarId ?? null,
-        triggerId: params.triggerid ?? request.flinkOutcome?.flinkRequestId ?? null,
-        status: reply.statusCode,
-        outcome: responseOutcome(reply),
-        remoteAddress: clientAddressOf(request),
-      },
-    },
-    'audit',
-  )
+  return {
+    time: new Date().toISOString(),
+    subject: identity?.subject ?? null,
+    authMethod: identity?.method ?? null,
+    allowed: authz.allowed,
+    preset: authz.preset,
+    rule: authz.rule,
+    profile: authz.profile,
+    denial: authz.denial,
+    action: `${request.method} ${authz.route!.template}`,
+    category: authz.route!.category,
+    jobId: params.jobid ?? request.flinkOutcome?.jobId ?? null,
+    jobName: request.jobName,
+    jarId: params.jarid ?? request.flinkOutcome?.jarId ?? null,
+    triggerId: params.triggerid ?? request.flinkOutcome?.flinkRequestId ?? null,
+    status: reply.statusCode,
+    outcome: responseOutcome(reply),
+    remoteAddress: clientAddressOf(request),
+  }
 }

@@ -6,6 +6,7 @@ import { withoutProxyCookies } from '../auth/oidc/proxy-cookies.js'
 import { compileNetworks, type NetworkList } from '../authz/networks.js'
 import type { Config } from '../config/schema.js'
 import { compileForwardAuth, type ForwardAuth } from '../forward-auth/forward-auth.js'
+import { type AuditTrail, createAuditTrail } from '../observability/audit-trail.js'
 import type { Logger } from '../observability/logger.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
 import { requestHeaderPolicy } from '../proxy/headers.js'
@@ -35,6 +36,8 @@ export interface Pipeline {
   readonly forwardAuth: ForwardAuth | null
   /** Origins allowed credentialed CORS calls: they pass the cross-site rule for Basic, mTLS and anonymous. */
   readonly credentialedOrigins: ReadonlySet<string>
+  /** The audit lines of control, submit and cluster actions, their follow-ups, the webhook. */
+  readonly audit: AuditTrail
   /**
    * Stops the authenticators' watchers and timers and closes the pools to Flink once their requests are done;
    * `force` destroys the pools at once (a shutdown past its grace period).
@@ -74,6 +77,7 @@ export async function buildPipeline(
   const { allowedNetworks } = config.authz
   const { cors } = config.responses
   const { forwardAuth } = config
+  const audit = createAuditTrail(config.audit, logger)
   return {
     config,
     chain,
@@ -85,7 +89,10 @@ export async function buildPipeline(
     headersOverTls: securityHeaders(config.responses, true),
     forwardAuth: forwardAuth?.enabled === true ? compileForwardAuth(forwardAuth) : null,
     credentialedOrigins: new Set(cors.allowCredentials ? cors.allowedOrigins : []),
+    audit,
     async close(force = false) {
+      // The follow-ups first: they ask Flink through the pools closed next.
+      await audit.close()
       await Promise.all([force ? upstreams.destroy() : upstreams.close(), chain.close()])
     },
   }

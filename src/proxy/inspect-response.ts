@@ -3,6 +3,8 @@ import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isDashboardPage, withBanner } from '../dashboard/banner.js'
 import { featuresAllowed, maskFeatures } from '../dashboard/features.js'
+import { FlinkGuardError } from '../errors.js'
+import { scopedList } from '../job-scope/lists.js'
 import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
 import { addressFieldOf, publicUrlOf, rebaseAddress } from './flink-addresses.js'
 import { redactFlinkBody } from './redact.js'
@@ -19,6 +21,8 @@ import type { ResponsesConfig } from './response-policy.js'
 
 /** Flink's JSON answers are a few KiB; past this, the body streams on unread (and unredacted: logged). */
 const MAX_INSPECTED_BYTES = 1024 * 1024
+/** A job list to filter may be larger (tens of thousands of finished jobs); past this it is refused. */
+const MAX_JOB_LIST_BYTES = 32 * 1024 * 1024
 const JSON_TYPE = /^application\/json\b/i
 const UPLOAD_TEMPLATE = '/jars/upload'
 
@@ -31,15 +35,19 @@ export interface Inspection {
   readonly features: Readonly<Record<string, boolean>> | null
   /** The dashboard's page: the banner's tags go in, nothing else is read. */
   readonly banner: boolean
+  /** A job list or count to cut down to the caller's jobs (src/job-scope/): refused when it cannot be read. */
+  readonly jobList: FastifyRequest['jobList']
 }
 
-const BANNER: Inspection = Object.freeze({
+const NOTHING: Inspection = Object.freeze({
   redact: false,
   audit: false,
   rebase: null,
   features: null,
-  banner: true,
+  banner: false,
+  jobList: null,
 })
+const BANNER: Inspection = Object.freeze({ ...NOTHING, banner: true })
 
 export function inspectionOf(
   request: FastifyRequest,
@@ -48,6 +56,12 @@ export function inspectionOf(
   responses: Pick<ResponsesConfig, 'redactForNonAdmins' | 'userBanner'>,
 ): Inspection | null {
   const type = headers['content-type']
+  // A job list is always read (never passed on unread); only JSON can be cut down (inspectResponse). Flink
+  // answers one with 200: any other success or redirect in its place cannot be judged, so it is refused.
+  if (request.jobList !== null) {
+    if (status === 200) return { ...NOTHING, jobList: request.jobList }
+    if (status < 400) throw unfilterable(request.jobList.template)
+  }
   if (typeof type !== 'string' || headers['content-encoding'] !== undefined) return null
   if (!JSON_TYPE.test(type))
     return responses.userBanner && status === 200 && isDashboardPage(request, type) ? BANNER : null
@@ -63,7 +77,7 @@ export function inspectionOf(
       ? featuresAllowed(request.identity!, request.upstream.policy)
       : null
   return audit || redact || rebase !== null || features !== null
-    ? { redact, audit, rebase, features, banner: false }
+    ? { ...NOTHING, redact, audit, rebase, features }
     : null
 }
 
@@ -88,6 +102,11 @@ export async function inspectResponse(
     chunks.push(next.value)
     size += next.value.length
     if (size > MAX_INSPECTED_BYTES) {
+      // A job list is cut down or refused, never passed on whole (a dispatcher keeps finished jobs too).
+      if (inspection.jobList !== null) {
+        if (size <= MAX_JOB_LIST_BYTES) continue
+        throw unfilterable(inspection.jobList.template)
+      }
       request.log.warn(
         { bytes: size },
         'Flink answer too large to inspect: forwarded without redaction or audit details',
@@ -96,6 +115,10 @@ export async function inspectResponse(
     }
   }
   const text = Buffer.concat(chunks, size)
+  if (inspection.jobList !== null && request.method === 'HEAD') {
+    reply.removeHeader('content-length')
+    return ''
+  }
   if (inspection.banner) {
     const page = withBanner(text.toString('utf8'))
     if (page === null) return text
@@ -106,7 +129,14 @@ export async function inspectResponse(
   try {
     parsed = JSON.parse(text.toString('utf8'))
   } catch {
+    if (inspection.jobList !== null) throw unfilterable(inspection.jobList.template)
     return text
+  }
+  const { jobList } = inspection
+  if (jobList !== null) {
+    if (reply.getHeader('content-encoding') !== undefined) throw unfilterable(jobList.template)
+    reply.removeHeader('content-length')
+    return JSON.stringify(await scopedList(jobList.template, parsed, jobList.scope, jobList.catalog))
   }
   if (inspection.audit) request.flinkOutcome = flinkOutcomeOf(parsed)
   const redacted = inspection.redact ? redactFlinkBody(parsed) : null
@@ -123,3 +153,8 @@ async function* resumed(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGener
   yield* head
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value
 }
+
+const unfilterable = (template: string) =>
+  new FlinkGuardError('FG_ERR_UPSTREAM_BAD_RESPONSE', {
+    message: `Flink's ${template} answer is not JSON job scope can filter`,
+  })

@@ -126,15 +126,49 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     return empty(202)
   })
   // A savepoint or stop is triggered for any JobID: an unknown job fails later, when the trigger is polled.
-  const trigger = withJobId(({ body }) => {
-    if (body.length > 0) {
-      try {
-        JSON.parse(body.toString('utf8'))
-      } catch {
-        return flinkError(400, 'Request did not match expected format SavepointTriggerRequestBody.')
+  // The stand-in's savepoints complete at once; a stop ends its job FINISHED, as Flink's does.
+  const savepoints = new Map<string, { jobId: string; location: string | null }>()
+  const trigger = (stop: boolean) =>
+    withJobId(({ body, params }) => {
+      let directory = 'file:/tmp/flink-standin/savepoints'
+      if (body.length > 0) {
+        try {
+          const target = JSON.parse(body.toString('utf8'))['target-directory']
+          if (typeof target === 'string') directory = target.replace(/\/+$/, '')
+        } catch {
+          return flinkError(400, 'Request did not match expected format SavepointTriggerRequestBody.')
+        }
       }
-    }
-    return json(202, { 'request-id': flinkId() })
+      const triggerId = flinkId()
+      const job = state.jobs.get(params.jobid!)
+      // Flink's name for it: savepoint-<first 6 of the job id>-<12 random hex>, in the target directory.
+      const location =
+        job?.state === 'RUNNING'
+          ? `${directory}/savepoint-${job.id.slice(0, 6)}-${triggerId.slice(0, 12)}`
+          : null
+      if (job !== undefined && location !== null && stop) state.finish(job)
+      savepoints.set(`${params.jobid}/${triggerId}`, { jobId: params.jobid!, location })
+      return json(202, { 'request-id': triggerId })
+    })
+  const savepointStatus = withJobId(({ params }) => {
+    const savepoint = savepoints.get(`${params.jobid}/${params.triggerid}`)
+    if (savepoint === undefined)
+      return flinkError(
+        404,
+        `There is no savepoint operation with triggerId=${params.triggerid} for job ${params.jobid}.`,
+      )
+    if (savepoint.location !== null)
+      return json(200, { status: { id: 'COMPLETED' }, operation: { location: savepoint.location } })
+    const cause = `org.apache.flink.runtime.messages.FlinkJobNotFoundException: Could not find Flink job (${savepoint.jobId})`
+    return json(200, {
+      status: { id: 'COMPLETED' },
+      operation: {
+        'failure-cause': {
+          class: 'org.apache.flink.util.SerializedThrowable',
+          'stack-trace': `${cause}\n\tat …`,
+        },
+      },
+    })
   })
 
   const routes: [method: string, pattern: string, handler: Handler][] = [
@@ -154,8 +188,9 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       ),
     ],
     ['GET', '/jobs/:jobid/yarn-cancel', cancel],
-    ['POST', '/jobs/:jobid/savepoints', trigger],
-    ['POST', '/jobs/:jobid/stop', trigger],
+    ['POST', '/jobs/:jobid/savepoints', trigger(false)],
+    ['POST', '/jobs/:jobid/stop', trigger(true)],
+    ['GET', '/jobs/:jobid/savepoints/:triggerid', savepointStatus],
     ['GET', '/taskmanagers', () => json(200, payloads.taskManagers())],
     // GeneratedLogUrlHandler: Flink's REST base URL plus a dashboard route, for any job id (not parsed).
     ['GET', '/jobs/:jobid/jobmanager/log-url', () => json(200, { url: `${address}/#/job-manager/logs` })],

@@ -50,6 +50,13 @@ export class ClusterState {
     }
   }
 
+  /** A stop-with-savepoint's end. */
+  finish(job: StandinJob): void {
+    job.state = 'FINISHED'
+    job.endTime = Date.now()
+    this.version++
+  }
+
   addJar(jar: StandinJar): void {
     this.jars.set(jar.id, jar)
     this.version++

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { PresetSchema, RuleSchema } from '../authz/config.js'
+import { JobScopeConfigSchema } from '../job-scope/config.js'
 import { UpstreamTlsConfigSchema } from '../tls/config.js'
 
 /**
@@ -73,11 +74,12 @@ const ClusterAuthzSchema = Type.Object(
       Type.Array(RuleSchema, { description: 'Rules on this cluster (replace authz.rules).' }),
     ),
     sensLogsFor: Type.Optional(Type.Union([Type.Literal('admin'), Type.Literal('operator')])),
+    jobScope: JobScopeConfigSchema,
   },
   {
     additionalProperties: false,
     description:
-      "This cluster's role mapping and rules, replacing the top-level authz.roles / authz.rules / authz.sensLogsFor for its requests. Absent: the top-level ones apply.",
+      "This cluster's role mapping and rules, replacing the top-level authz.roles / authz.rules / authz.sensLogsFor / authz.jobScope for its requests. Absent: the top-level ones apply.",
   },
 )
 

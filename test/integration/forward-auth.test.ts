@@ -72,6 +72,49 @@ async function ask(
 const nginxCheck = (method: string, uri: string, headers: Record<string, string> = {}) =>
   ask('/_flink-guard/auth', { 'x-original-method': method, 'x-original-uri': uri, ...headers })
 
+describe('a check under job scope (authz.jobScope)', () => {
+  let scoped: TestProxy
+  beforeAll(async () => {
+    const htpasswd = join(mkdtempSync(join(tmpdir(), 'fg-forward-auth-scope-')), 'users.htpasswd')
+    writeFileSync(htpasswd, `otto:${hashSync(PASSWORD, 4)}\n`)
+    scoped = await startProxy(standin.url, {
+      auth: { basic: { htpasswd, users: { otto: ['operators'] } } },
+      authz: {
+        roles: { operators: 'operator' },
+        jobScope: { grants: [{ roles: ['operators'], names: ['orders-*'] }] },
+      },
+      forwardAuth: { enabled: true },
+    })
+  })
+  afterAll(() => scoped.close(1_000))
+  const check = (method: string, uri: string) =>
+    ask(
+      '/_flink-guard/auth',
+      { 'x-original-method': method, 'x-original-uri': uri, authorization: basic('otto') },
+      { via: scoped },
+    )
+
+  it("allows an operator's cancel of their team's job and refuses another team's, neither reaching the job", async () => {
+    const own = standin.state.addJob('orders-v4', 'RUNNING')
+    const other = standin.state.addJob('billing-v1', 'RUNNING')
+    expect((await check('PATCH', `/jobs/${own.id}?mode=cancel`)).status).toBe(200)
+    const refused = await check('PATCH', `/jobs/${other.id}?mode=cancel`)
+    expect(refused.status).toBe(403)
+    expect(refused.code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
+    // Only job scope's own look-up of the job names reached Flink.
+    expect(standin.record.requests.map((sent) => sent.url)).toEqual(['/jobs/overview'])
+    expect([own.state, other.state]).toEqual(['RUNNING', 'RUNNING'])
+  })
+
+  it('refuses job lists, which the front proxy would pass on uncut', async () => {
+    for (const uri of ['/jobs/overview', '/jobs', '/overview']) {
+      const refused = await check('GET', uri)
+      expect(refused.status, uri).toBe(403)
+      expect(refused.code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
+    }
+  })
+})
+
 describe('a check described as NGINX auth_request describes it', () => {
   it("refuses a viewer's cancel with Flink's error shape and allows an operator's, and neither reaches Flink", async () => {
     const job = standin.state.addJob('orders-v3', 'RUNNING')

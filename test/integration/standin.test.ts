@@ -81,7 +81,8 @@ describe('the Flink REST stand-in follows the spec', () => {
       ['PATCH', ''],
       ['GET', '/yarn-cancel'],
     ] as const) {
-      const job = runningJob()
+      // A job of its own: the spec's stop above ended one of the stand-in's running jobs.
+      const job = standin.state.addJob(`cancel by ${method}`, 'RUNNING')
       const response = await request(`${standin.url}/jobs/${job.id}${suffix}`, { method })
       expect(response.statusCode).toBe(202)
       expect(await response.body.text()).toBe('{}')

@@ -116,6 +116,16 @@ describe('argument rules: what Flink reads but the rules miss', () => {
       /FG_ERR_REQUEST_MALFORMED: .*the query contains ";" or "#"/,
     )
   })
+  // Netty skips only the "?" that ends the path, drops a "=" that starts a name, and reads 1024 parameters:
+  // each of these would hide from URLSearchParams a parameter Flink reads (src/authz/flink-query.ts).
+  it.each([
+    ['?savepointPath=s3://flink/team-b/savepoint-1', /starts with "\?"/],
+    ['x=1&=savepointPath=s3://flink/team-b/savepoint-1', /has no name/],
+    ['=entry-class=com.evil.Main', /has no name/],
+    [`${'a&'.repeat(1023)}savepointPath=s3://flink/team-b/savepoint-1`, /more than 100 parameters/],
+  ])('refuses a run query Netty reads differently: %s', (query, problem) => {
+    expect(judgeRun(Buffer.from('{}'), query)).toMatch(problem)
+  })
   it('allows an encoded ";" in a query value', () => {
     expect(judgeRun(Buffer.from('{}'), 'programArg=a%3Bb&entry-class=com.example.teama.Main')).toBeNull()
   })

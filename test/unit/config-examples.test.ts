@@ -39,6 +39,7 @@ const ENV = {
   OIDC_COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
   COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
   COOKIE_SECRET_OLD: 'an-older-cookie-secret-of-32-characters-or-more',
+  AUDIT_TOKEN: 'a-receiver-token',
 }
 const TOP_LEVEL_KEYS = new Set(Object.keys(ConfigSchema.properties))
 

@@ -56,6 +56,7 @@ describe('config', () => {
         userBanner: true,
         redactForNonAdmins: true,
       },
+      audit: { followUp: { enabled: true, timeoutMs: 1_800_000, intervalMs: 1000, maxPending: 200 } },
       admin: { host: '127.0.0.1', port: 9250 },
       metrics: { enabled: true },
       shutdown: { graceMs: 30000 },

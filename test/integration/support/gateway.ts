@@ -6,6 +6,7 @@ import { hashSync } from '@node-rs/bcrypt'
 import { validateConfig } from '../../../src/config/load.js'
 import { createLogger } from '../../../src/observability/logger.js'
 import { type RunningServer, startServer } from '../../../src/server.js'
+import { NO_AUDIT_FOLLOW_UP } from './proxy.js'
 
 export const GATEWAY_PASSWORD = 'gateway-secret'
 
@@ -22,7 +23,11 @@ export const basicAuth = (user: string, password = GATEWAY_PASSWORD) =>
 
 /** flink-guard from a whole config (clusters, yarn: no top-level upstream forced in), on ephemeral ports. */
 export async function startGateway(config: Record<string, unknown>): Promise<RunningServer> {
-  const loaded = validateConfig({ listen: { port: 0 }, admin: { port: 0 }, ...config }, 'test', {})
+  const loaded = validateConfig(
+    { listen: { port: 0 }, admin: { port: 0 }, ...NO_AUDIT_FOLLOW_UP, ...config },
+    'test',
+    {},
+  )
   const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() })
   return startServer(loaded.config, createLogger('warn', quiet))
 }

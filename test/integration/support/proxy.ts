@@ -14,6 +14,13 @@ export interface TestProxy extends RunningServer {
  * Flink does not have included), so authentication and authorization stay out of their way; the auth and
  * authz tests override `auth` and `authz`.
  */
+/**
+ * Following an action to its outcome (audit.followUp) asks Flink in the background after the answer; a test
+ * counting what reached the stand-in would count those calls too, so it is off unless a test sets `audit`
+ * (test/integration/audit-trail.test.ts, test/flink/audit-trail.test.ts).
+ */
+export const NO_AUDIT_FOLLOW_UP = { audit: { followUp: { enabled: false } } }
+
 export const ANONYMOUS_ADMIN = {
   auth: { anonymous: { roles: ['tester'] } },
   authz: { roles: { tester: 'admin' }, rules: [{ effect: 'allow', path: '/**' }] },
@@ -29,6 +36,7 @@ export async function startProxy(
       listen: { port: 0 },
       admin: { port: 0 },
       ...ANONYMOUS_ADMIN,
+      ...NO_AUDIT_FOLLOW_UP,
       ...overrides,
       upstream: { url: upstreamUrl, ...(overrides.upstream ?? {}) },
     },

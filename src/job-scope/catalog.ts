@@ -1,0 +1,140 @@
+import type { Pool } from 'undici'
+import { FlinkGuardError } from '../errors.js'
+import { upstreamError } from '../proxy/upstream-errors.js'
+
+/** A job as Flink's `/jobs/overview` lists it. */
+export interface CatalogJob {
+  readonly id: string
+  readonly name: string
+  readonly state: string
+}
+
+export type JobList = ReadonlyMap<string, CatalogJob>
+
+/**
+ * The names of a cluster's jobs, read from Flink's own `/jobs/overview` (every job the dispatcher knows,
+ * finished ones too, until jobstore expiry) and reused for `cacheMs`. A job id that is not in the list is
+ * looked up again, so a job submitted a moment ago is found; never sooner than `MIN_REFETCH_MS` after the
+ * last fetch, so ids made up by a scanner cost Flink a bounded rate of calls. One fetch at a time.
+ * A failed fetch is not kept: the request that needed it gets Flink's error (503, 502, 504), never a guess.
+ */
+export interface JobCatalog {
+  /** The list, fetched again when older than `maxAgeMs` (default: cacheMs). */
+  jobs(maxAgeMs?: number): Promise<JobList>
+  /** The job of this id (lower-case hex), or null when Flink does not know it. */
+  job(id: string): Promise<CatalogJob | null>
+}
+
+export const MIN_REFETCH_MS = 250
+/** A job list past this is not read (a dispatcher keeping tens of thousands of finished jobs): refused, not guessed. */
+const MAX_LIST_BYTES = 32 * 1024 * 1024
+const OVERVIEW_PATH = '/jobs/overview'
+
+const catalogs = new WeakMap<Pool, JobCatalog>()
+
+/** The catalog of the Flink behind `pool` (one per pool, so per cluster and per YARN application). */
+export function catalogOf(pool: Pool, cacheMs: number): JobCatalog {
+  let catalog = catalogs.get(pool)
+  if (catalog === undefined) {
+    catalog = createCatalog(() => fetchJobList(pool), cacheMs)
+    catalogs.set(pool, catalog)
+  }
+  return catalog
+}
+
+export function createCatalog(fetchList: () => Promise<JobList>, cacheMs: number): JobCatalog {
+  let list: JobList | null = null
+  let fetchedAt = 0
+  // A failed fetch is answered with its error for MIN_REFETCH_MS: a Flink that errors is not asked per request.
+  let failure: { readonly at: number; readonly error: unknown } | null = null
+  let inFlight: Promise<JobList> | null = null
+  const refetch = (): Promise<JobList> => {
+    if (failure !== null && Date.now() - failure.at < MIN_REFETCH_MS) return Promise.reject(failure.error)
+    inFlight ??= fetchList()
+      .then(
+        (fresh) => {
+          list = fresh
+          fetchedAt = Date.now()
+          failure = null
+          return fresh
+        },
+        (error: unknown) => {
+          failure = { at: Date.now(), error }
+          throw error
+        },
+      )
+      .finally(() => {
+        inFlight = null
+      })
+    return inFlight
+  }
+  const jobs = (maxAgeMs = cacheMs): Promise<JobList> =>
+    list !== null && Date.now() - fetchedAt < maxAgeMs ? Promise.resolve(list) : refetch()
+  return {
+    jobs,
+    async job(id) {
+      const known = (await jobs()).get(id)
+      if (known !== undefined) return known
+      // Not known yet: fetched again, but no sooner than MIN_REFETCH_MS after the last fetch (waiting out the
+      // rest), so a job submitted a moment ago is found and a scanner's ids cost Flink a bounded rate.
+      const wait = fetchedAt + MIN_REFETCH_MS - Date.now()
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      return (await refetch()).get(id) ?? null
+    },
+  }
+}
+
+async function fetchJobList(pool: Pool): Promise<JobList> {
+  let text: string
+  try {
+    const response = await pool.request({
+      path: OVERVIEW_PATH,
+      method: 'GET',
+      headers: { accept: 'application/json' },
+    })
+    if (response.statusCode !== 200) {
+      await response.body.dump()
+      throw badList(`it answered ${response.statusCode}`)
+    }
+    // Counted as it streams: a list past the bound is never held whole.
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length
+      if (size > MAX_LIST_BYTES) {
+        response.body.destroy()
+        throw badList('the list is too large')
+      }
+      chunks.push(chunk as Buffer)
+    }
+    text = Buffer.concat(chunks, size).toString('utf8')
+  } catch (err) {
+    throw upstreamError(err)
+  }
+  return parseJobList(text)
+}
+
+/** Flink's `/jobs/overview` answer as a map by id; anything else in its place is refused. */
+export function parseJobList(text: string): JobList {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw badList('the answer is not JSON')
+  }
+  const entries = (body as { jobs?: unknown } | null)?.jobs
+  if (!Array.isArray(entries)) throw badList('the answer has no jobs array')
+  const list = new Map<string, CatalogJob>()
+  for (const entry of entries) {
+    const { jid, name, state } = (entry ?? {}) as Record<string, unknown>
+    if (typeof jid !== 'string' || typeof name !== 'string' || typeof state !== 'string')
+      throw badList('a job without jid, name or state')
+    list.set(jid.toLowerCase(), { id: jid.toLowerCase(), name, state })
+  }
+  return list
+}
+
+const badList = (why: string) =>
+  new FlinkGuardError('FG_ERR_UPSTREAM_BAD_RESPONSE', {
+    message: `Flink's job list (${OVERVIEW_PATH}), which job scope reads for job names, cannot be used: ${why}`,
+  })

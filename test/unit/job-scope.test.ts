@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest'
+import type { Identity } from '../../src/auth/identity.js'
+import { createCatalog, parseJobList } from '../../src/job-scope/catalog.js'
+import { compileJobScope } from '../../src/job-scope/scope.js'
+
+const who = (subject: string, roles: string[]): Identity => ({ subject, roles, method: 'basic', claims: {} })
+const job = (name: string, id = '0'.repeat(32)) => ({ id, name })
+
+describe('job grants', () => {
+  const policy = compileJobScope({
+    cacheMs: 0,
+    grants: [
+      { roles: ['team-a'], names: ['team-a-*'], ids: [] },
+      { subjects: ['carol'], names: ['reports.(daily)'], ids: ['ABCDEF0123456789ABCDEF0123456789'] },
+      { names: ['public-*'], ids: [] },
+    ],
+  })!
+
+  it("match names as anchored globs: '*' is any run, everything else literal", () => {
+    const a = policy.scopeOf(who('alice', ['team-a']))
+    expect(a.covers(job('team-a-orders'))).toBe(true)
+    expect(a.covers(job('team-a-'))).toBe(true)
+    expect(a.covers(job('team-a'))).toBe(false)
+    expect(a.covers(job('xteam-a-orders'))).toBe(false)
+    expect(a.covers(job('team-b-orders'))).toBe(false)
+    expect(a.covers(job('Team-A-orders'))).toBe(false)
+    // The grant anyone holds (no roles, no subjects).
+    expect(a.covers(job('public-dashboard'))).toBe(true)
+  })
+
+  it('read regular-expression characters in a pattern literally', () => {
+    const carol = policy.scopeOf(who('carol', []))
+    expect(carol.covers(job('reports.(daily)'))).toBe(true)
+    expect(carol.covers(job('reportsX(daily)'))).toBe(false)
+    expect(carol.covers(job('reports.daily'))).toBe(false)
+    expect(carol.covers(job('team-a-orders'))).toBe(false)
+  })
+
+  it('cover a listed id whatever the job is called (ids compared in lower case)', () => {
+    const carol = policy.scopeOf(who('carol', []))
+    expect(carol.covers(job('anything', 'abcdef0123456789abcdef0123456789'))).toBe(true)
+    expect(policy.scopeOf(who('dave', [])).covers(job('anything', 'abcdef0123456789abcdef0123456789'))).toBe(
+      false,
+    )
+  })
+
+  it('a name with a line break does not slip past an anchor', () => {
+    const a = policy.scopeOf(who('alice', ['team-a']))
+    expect(a.covers(job('team-b-x\nteam-a-y'))).toBe(false)
+    expect(a.covers(job('team-a-x\nteam-b-y'))).toBe(true)
+  })
+
+  it('give a caller with no grant no jobs, and say so', () => {
+    const none = compileJobScope({ cacheMs: 0, grants: [{ roles: ['team-a'], names: ['*'], ids: [] }] })!
+    const scope = none.scopeOf(who('eve', ['team-b']))
+    expect(scope.covers(job('team-a-orders'))).toBe(false)
+    expect(scope.description).toBe('no jobs')
+  })
+
+  it('is off when not configured', () => {
+    expect(compileJobScope(undefined)).toBeNull()
+  })
+})
+
+describe("Flink's job list", () => {
+  it('is read by id in lower case', () => {
+    const list = parseJobList(
+      '{"jobs":[{"jid":"ABCDEF0123456789ABCDEF0123456789","name":"n","state":"RUNNING"}]}',
+    )
+    expect(list.get('abcdef0123456789abcdef0123456789')).toEqual({
+      id: 'abcdef0123456789abcdef0123456789',
+      name: 'n',
+      state: 'RUNNING',
+    })
+  })
+
+  it.each(['not json', '{}', '{"jobs":{}}', '{"jobs":[{"jid":"x"}]}', '{"jobs":[null]}'])(
+    'refuses %s rather than guess',
+    (text) => {
+      expect(() => parseJobList(text)).toThrow(/job list.*cannot be used/)
+    },
+  )
+
+  it('is fetched once for callers who ask at the same time, and not kept when the fetch fails', async () => {
+    let fetches = 0
+    let fail = true
+    const catalog = createCatalog(async () => {
+      fetches++
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      if (fail) throw new Error('Flink is down')
+      return parseJobList('{"jobs":[]}')
+    }, 60_000)
+    const both = await Promise.allSettled([catalog.jobs(), catalog.jobs()])
+    expect(both.map((result) => result.status)).toEqual(['rejected', 'rejected'])
+    expect(fetches).toBe(1)
+    fail = false
+    // For 250 ms the failure is the answer: a Flink that errors is not asked once per request.
+    await expect(catalog.jobs()).rejects.toThrow('Flink is down')
+    expect(fetches).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 260))
+    expect((await catalog.jobs()).size).toBe(0)
+    expect(fetches).toBe(2)
+    await catalog.jobs()
+    expect(fetches).toBe(2)
+  })
+})
