@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Identity } from '../auth/identity.js'
 import { readFlinkQuery } from '../authz/flink-query.js'
 import { FlinkGuardError } from '../errors.js'
+import { readBounded } from '../proxy/read-bounded.js'
 import { JarUploadScreen, uploadBoundary } from './jar-upload.js'
 import { type ArgumentAction, type ArgumentGrant, argumentActionOf, argumentRefusal } from './rules.js'
 import { parseStrictJson } from './strict-json.js'
@@ -44,7 +45,17 @@ export async function screenRequestBody(
   if (rules.grants.length === 0) return body
   const action = argumentActionOf(request.method, template)
   if (action === null) return body
-  const bytes = body === null ? Buffer.alloc(0) : await readBounded(body)
+  const bytes =
+    body === null
+      ? Buffer.alloc(0)
+      : await readBounded(
+          body,
+          MAX_ARGUMENT_BODY_BYTES,
+          () =>
+            new FlinkGuardError('FG_ERR_REQUEST_BODY_TOO_LARGE', {
+              message: `The body of an action with ruled arguments may be at most ${MAX_ARGUMENT_BODY_BYTES} bytes`,
+            }),
+        )
   const problem = argumentsProblem(
     action,
     bytes,
@@ -107,19 +118,4 @@ export function argumentsProblem(
     : new FlinkGuardError('FG_ERR_AUTHZ_ARGUMENT_DENIED', {
         message: `The arguments of this action are not allowed: ${refusal}`,
       })
-}
-
-async function readBounded(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length
-    if (size > MAX_ARGUMENT_BODY_BYTES) {
-      throw new FlinkGuardError('FG_ERR_REQUEST_BODY_TOO_LARGE', {
-        message: `The body of an action with ruled arguments may be at most ${MAX_ARGUMENT_BODY_BYTES} bytes`,
-      })
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici'
 import { FlinkGuardError } from '../errors.js'
+import { readBounded } from '../proxy/read-bounded.js'
 import { upstreamError } from '../proxy/upstream-errors.js'
 
 /** A job as Flink's `/jobs/overview` lists it. */
@@ -96,18 +97,8 @@ async function fetchJobList(pool: Pool): Promise<JobList> {
       await response.body.dump()
       throw badList(`it answered ${response.statusCode}`)
     }
-    // Counted as it streams: a list past the bound is never held whole.
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of response.body) {
-      size += (chunk as Buffer).length
-      if (size > MAX_LIST_BYTES) {
-        response.body.destroy()
-        throw badList('the list is too large')
-      }
-      chunks.push(chunk as Buffer)
-    }
-    text = Buffer.concat(chunks, size).toString('utf8')
+    const body = await readBounded(response.body, MAX_LIST_BYTES, () => badList('the list is too large'))
+    text = body.toString('utf8')
   } catch (err) {
     throw upstreamError(err)
   }

@@ -1,4 +1,5 @@
 import { type Dispatcher, request } from 'undici'
+import { readBounded } from '../../proxy/read-bounded.js'
 
 /** A JWKS or discovery document is a few KiB; anything far larger is not one and is not buffered. */
 export const MAX_KEY_DOCUMENT_BYTES = 512 * 1024
@@ -25,18 +26,13 @@ export async function fetchJson(url: string, timeoutMs: number, dispatcher?: Dis
     await response.body.dump()
     throw new Error(`GET ${url} sent ${declared} bytes, more than ${MAX_KEY_DOCUMENT_BYTES}`)
   }
-  const chunks: Buffer[] = []
-  let bytes = 0
-  for await (const chunk of response.body) {
-    bytes += (chunk as Buffer).length
-    if (bytes > MAX_KEY_DOCUMENT_BYTES) {
-      response.body.destroy()
-      throw new Error(`GET ${url} sent more than ${MAX_KEY_DOCUMENT_BYTES} bytes`)
-    }
-    chunks.push(chunk as Buffer)
-  }
+  const body = await readBounded(
+    response.body,
+    MAX_KEY_DOCUMENT_BYTES,
+    () => new Error(`GET ${url} sent more than ${MAX_KEY_DOCUMENT_BYTES} bytes`),
+  )
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    return JSON.parse(body.toString('utf8'))
   } catch {
     throw new Error(`GET ${url} did not answer JSON`)
   }
