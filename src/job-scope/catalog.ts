@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool } from 'undici'
 import { FlinkGuardError } from '../errors.js'
 import { readBounded } from '../proxy/read-bounded.js'
@@ -14,16 +15,18 @@ export type JobList = ReadonlyMap<string, CatalogJob>
 
 /**
  * The names of a cluster's jobs, read from Flink's own `/jobs/overview` (every job the dispatcher knows,
- * finished ones too, until jobstore expiry) and reused for `cacheMs`. A job id that is not in the list is
+ * finished ones too, until jobstore expiry), one list per pool shared by its readers, each saying how old a
+ * list it accepts (job scope its `cacheMs`, the audit trail its own). A job id that is not in the list is
  * looked up again, so a job submitted a moment ago is found; never sooner than `MIN_REFETCH_MS` after the
- * last fetch, so ids made up by a scanner cost Flink a bounded rate of calls. One fetch at a time.
- * A failed fetch is not kept: the request that needed it gets Flink's error (503, 502, 504), never a guess.
+ * last fetch, so ids made up by a scanner cost Flink a bounded rate of calls. One fetch at a time. A failed
+ * fetch is the answer for MIN_REFETCH_MS, then Flink is asked again: the request that needed it gets
+ * Flink's error (503, 502, 504), never a guess.
  */
 export interface JobCatalog {
-  /** The list, fetched again when older than `maxAgeMs` (default: cacheMs). */
-  jobs(maxAgeMs?: number): Promise<JobList>
-  /** The job of this id (lower-case hex), or null when Flink does not know it. */
-  job(id: string): Promise<CatalogJob | null>
+  /** The list, fetched again when older than `maxAgeMs`. */
+  jobs(maxAgeMs: number): Promise<JobList>
+  /** The job of this id (lower-case hex) from a list at most `maxAgeMs` old, or null when Flink does not know it. */
+  job(id: string, maxAgeMs: number): Promise<CatalogJob | null>
 }
 
 export const MIN_REFETCH_MS = 250
@@ -34,16 +37,16 @@ const OVERVIEW_PATH = '/jobs/overview'
 const catalogs = new WeakMap<Pool, JobCatalog>()
 
 /** The catalog of the Flink behind `pool` (one per pool, so per cluster and per YARN application). */
-export function catalogOf(pool: Pool, cacheMs: number): JobCatalog {
+export function catalogOf(pool: Pool): JobCatalog {
   let catalog = catalogs.get(pool)
   if (catalog === undefined) {
-    catalog = createCatalog(() => fetchJobList(pool), cacheMs)
+    catalog = createCatalog(() => fetchJobList(pool))
     catalogs.set(pool, catalog)
   }
   return catalog
 }
 
-export function createCatalog(fetchList: () => Promise<JobList>, cacheMs: number): JobCatalog {
+export function createCatalog(fetchList: () => Promise<JobList>): JobCatalog {
   let list: JobList | null = null
   let fetchedAt = 0
   // A failed fetch is answered with its error for MIN_REFETCH_MS: a Flink that errors is not asked per request.
@@ -69,17 +72,17 @@ export function createCatalog(fetchList: () => Promise<JobList>, cacheMs: number
       })
     return inFlight
   }
-  const jobs = (maxAgeMs = cacheMs): Promise<JobList> =>
+  const jobs = (maxAgeMs: number): Promise<JobList> =>
     list !== null && Date.now() - fetchedAt < maxAgeMs ? Promise.resolve(list) : refetch()
   return {
     jobs,
-    async job(id) {
-      const known = (await jobs()).get(id)
+    async job(id, maxAgeMs) {
+      const known = (await jobs(maxAgeMs)).get(id)
       if (known !== undefined) return known
       // Not known yet: fetched again, but no sooner than MIN_REFETCH_MS after the last fetch (waiting out the
       // rest), so a job submitted a moment ago is found and a scanner's ids cost Flink a bounded rate.
       const wait = fetchedAt + MIN_REFETCH_MS - Date.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      if (wait > 0) await sleep(wait)
       return (await refetch()).get(id) ?? null
     },
   }

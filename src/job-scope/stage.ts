@@ -46,7 +46,7 @@ async function judge(request: FastifyRequest): Promise<void> {
   const policy = request.upstream!.policy.jobScope
   if (policy === null) return
   const caller = policy.scopeOf(request.identity!)
-  const catalog = catalogOf(request.upstream!.forwarder.pool, policy.cacheMs)
+  const catalog = catalogOf(request.upstream!.forwarder.pool)
   const template = request.authz!.route?.template
   if (isListTemplate(template) && request.method !== 'POST') {
     // A front proxy forwards Flink's answer itself: flink-guard cannot cut it down, so it is not allowed.
@@ -59,7 +59,7 @@ async function judge(request: FastifyRequest): Promise<void> {
   if (template?.startsWith('/datasets') === true && !caller.coversEveryJob)
     throw outOfScope('data sets belong to every job on the cluster', caller)
   for (const id of addressedJobs(request)) {
-    const job = await catalog.job(id.toLowerCase())
+    const job = await catalog.job(id.toLowerCase(), policy.cacheMs)
     // An unknown id and another team's job get the same answer: the refusal says nothing of which it was.
     if (job === null || !caller.covers(job))
       throw outOfScope(`job ${id.toLowerCase()} is not one of yours`, caller)

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool } from 'undici'
 
 /**
@@ -116,7 +117,7 @@ export async function follow(pool: Pool, plan: FollowUpPlan, options: FollowOpti
   while (!closed) {
     const left = deadline - Date.now()
     if (left <= 0) return { result: 'unknown', failure: `not over after ${options.timeoutMs} ms` }
-    await Promise.race([sleep(Math.min(wait, left)), options.closed])
+    await Promise.race([sleep(Math.min(wait, left), undefined, { ref: false }), options.closed])
     if (closed) break
     wait = Math.min(wait * 2, MAX_INTERVAL_MS)
     const outcome = await ask(pool, plan)
@@ -139,8 +140,3 @@ async function ask(pool: Pool, plan: FollowUpPlan): Promise<Outcome | null> {
     return null
   }
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms).unref()
-  })

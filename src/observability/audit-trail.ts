@@ -93,7 +93,7 @@ export function createAuditTrail(config: AuditConfig, logger: Logger): AuditTrai
 
 async function nameOf(request: FastifyRequest, jobId: string): Promise<string | null> {
   try {
-    return (await catalogOf(request.upstream!.forwarder.pool, NAME_CACHE_MS).job(jobId))?.name ?? null
+    return (await catalogOf(request.upstream!.forwarder.pool).job(jobId, NAME_CACHE_MS))?.name ?? null
   } catch {
     // Flink's job list is not to be had: the line goes without the name rather than not at all.
     return null

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import type { AuditConfig } from './audit-config.js'
 import type { Logger } from './logger.js'
@@ -70,7 +71,7 @@ export function createAuditWebhook(
         new Promise<void>((resolve) => {
           idle = resolve
         }),
-        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+        sleep(graceMs, undefined, { ref: false }),
       ])
     },
   }
