@@ -56,10 +56,11 @@ export function inspectionOf(
   responses: Pick<ResponsesConfig, 'redactForNonAdmins' | 'userBanner'>,
 ): Inspection | null {
   const type = headers['content-type']
-  // A job list is always read (never passed on unread); only JSON can be cut down (inspectResponse). Flink
-  // answers one with 200: any other success or redirect in its place cannot be judged, so it is refused.
+  // A job list is always read (never passed on unread); only plain JSON can be cut down (inspectResponse).
+  // Flink answers one with 200, uncompressed: anything else in its place that is no error cannot be judged.
   if (request.jobList !== null) {
-    if (status === 200) return { ...NOTHING, jobList: request.jobList }
+    if (status === 200 && headers['content-encoding'] === undefined)
+      return { ...NOTHING, jobList: request.jobList }
     if (status < 400) throw unfilterable(request.jobList.template)
   }
   if (typeof type !== 'string' || headers['content-encoding'] !== undefined) return null
@@ -134,7 +135,6 @@ export async function inspectResponse(
   }
   const { jobList } = inspection
   if (jobList !== null) {
-    if (reply.getHeader('content-encoding') !== undefined) throw unfilterable(jobList.template)
     reply.removeHeader('content-length')
     return JSON.stringify(await scopedList(jobList.template, parsed, jobList.scope, jobList.catalog))
   }

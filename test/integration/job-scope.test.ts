@@ -234,11 +234,15 @@ describe('cluster data sets (2.x)', () => {
 })
 
 describe('a job list Flink does not answer with 200', () => {
-  it('is refused rather than passed on uncut (a 204 or a redirect in front of Flink)', async () => {
+  it('is refused rather than passed on uncut (a 204, a redirect or a compressed answer in front of Flink)', async () => {
     const odd = createServer((req, res) => {
       if (req.url === '/jobs/overview')
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"jobs":[]}')
       else if (req.url === '/jobs') res.writeHead(204).end()
+      else if (req.url === '/applications/overview')
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+          .end('{"applications":[]}')
       else res.writeHead(302, { location: '/elsewhere' }).end()
     })
     await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve))
@@ -250,7 +254,7 @@ describe('a job list Flink does not answer with 200', () => {
       },
     })
     try {
-      for (const path of ['/jobs', '/overview']) {
+      for (const path of ['/jobs', '/overview', '/applications/overview']) {
         const response = await request(`${behind.proxyUrl}${path}`, {
           headers: { authorization: basicAuth('ana') },
         })
