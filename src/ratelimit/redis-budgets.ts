@@ -1,24 +1,18 @@
-import { Redis } from 'ioredis'
 import { addressKey, type LoginThrottle, type ThrottleLimits } from '../auth/basic/throttle.js'
-import type { Config } from '../config/schema.js'
 import type { Logger } from '../observability/logger.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
+import { connectRedis, type RedisConfig } from '../redis/client.js'
 import { type Budgets, ThrottlesByLimits } from './budgets.js'
 import { CHARGE_BUCKET, LOGIN_ATTEMPT, LOGIN_TAKE_BACK } from './redis-scripts.js'
 import type { FailureRateLimits, FailureRateStore } from './store.js'
 
-type RedisConfig = NonNullable<Config['redis']>
-
-/** Reconnect attempts back off to this interval and keep going: Redis coming back is noticed within it. */
-const MAX_RECONNECT_DELAY_MS = 2_000
 /** What a fail-closed budget answers while Redis is away: retry in a second. */
 const CLOSED_RETRY_AFTER_SEC = 1
 
 /**
  * Both brute-force budgets in one Redis, shared by every replica and worker. While Redis does not answer, each
  * check is decided by `failMode`: `closed` refuses (429), `open` asks `fallback` (the process group's own
- * budgets). No command waits for a connection (no offline queue) and each is bounded by `timeoutMs`, so an
- * outage costs a request that much at most. The outage and the recovery are logged once each and counted.
+ * budgets). Each command is bounded (src/redis/client.ts). The outage and the recovery are logged once each and counted.
  */
 export function createRedisBudgets(
   config: RedisConfig,
@@ -26,13 +20,7 @@ export function createRedisBudgets(
   logger: Logger,
   metrics: ProxyMetrics | null,
 ): Budgets {
-  const redis = new Redis(config.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: config.timeoutMs,
-    connectTimeout: Math.max(config.timeoutMs, 1_000),
-    retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
-  })
+  const redis = connectRedis(config)
   const open = config.failMode === 'open'
   let up: boolean | null = null
   const report = (ok: boolean, reason?: string) => {
