@@ -164,6 +164,7 @@ export async function buildProxyApp(
   app.decorateRequest('authz', null)
   app.decorateRequest('flinkOutcome', null)
   app.decorateRequest('jobName', null)
+  app.decorateRequest('submitterRecorded', null)
   app.decorateRequest('forwardAuthCheck', false)
   app.decorateRequest('forwardAuthHost', null)
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))

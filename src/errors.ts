@@ -64,6 +64,11 @@ export const ERRORS = {
     status: 502,
     message: 'The Flink REST endpoint reset or closed the connection',
   },
+  FG_ERR_JOB_OWNERS_UNAVAILABLE: {
+    status: 503,
+    retryAfterSec: 1,
+    message: "Who submitted the job could not be read (jobOwners' file or Redis); retry shortly",
+  },
   FG_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'The Flink REST endpoint sent an invalid response' },
   FG_ERR_UPSTREAM_CONNECT_TIMEOUT: {
     status: 503,

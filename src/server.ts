@@ -5,10 +5,11 @@ import { buildProxyApp } from './app.js'
 import { ConfigError, type LoadedConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { FlinkGuardError } from './errors.js'
+import { openJobOwners } from './job-owners/open.js'
 import { buildAdminApp, type ReadinessChecks } from './observability/admin-app.js'
 import type { Logger } from './observability/logger.js'
 import { ProxyMetrics } from './observability/metrics.js'
-import { buildPipeline } from './pipeline/pipeline.js'
+import { buildPipeline, type ProcessState } from './pipeline/pipeline.js'
 import { PipelineSwitch } from './pipeline/pipeline-switch.js'
 import { restartOnlyChanges } from './pipeline/restart-only.js'
 import { type Budgets, LOCAL_BUDGETS } from './ratelimit/budgets.js'
@@ -65,7 +66,18 @@ export async function startServer(
     config.redis === undefined ? local : createRedisBudgets(config.redis, local, logger, metrics)
   const tlsConfig = config.tls
   const tls = tlsConfig === undefined ? null : loadServerTls(tlsConfig)
-  const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics, budgets))
+  const jobOwners = await openJobOwners(config, logger, metrics).catch(async (err: unknown) => {
+    await budgets.close()
+    throw new FlinkGuardError('FG_ERR_JOB_OWNERS_UNAVAILABLE', {
+      message: (err as Error).message,
+      cause: err,
+    })
+  })
+  const shared: ProcessState = { budgets, jobOwners }
+  const closeShared = async () => {
+    await Promise.all([budgets.close(), jobOwners?.close()])
+  }
+  const pipelines = new PipelineSwitch(await buildPipeline(config, logger, metrics, shared))
   metrics?.observeInFlight(() => pipelines.inFlight.reduce((sum, count) => sum + count, 0))
   const proxy = await buildProxyApp(config, {
     pipelines,
@@ -129,7 +141,7 @@ export async function startServer(
   } catch (err) {
     reloader?.close()
     tickets?.close()
-    await Promise.allSettled([proxy.close(), admin.close(), pipelines.close(), budgets.close()])
+    await Promise.allSettled([proxy.close(), admin.close(), pipelines.close(), closeShared()])
     // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
       message: `cannot listen: ${(err as Error).message}`,
@@ -158,7 +170,7 @@ export async function startServer(
       await drained
     }
     await pipelines.close(!inTime)
-    await budgets.close()
+    await closeShared()
     reloader?.close()
     tickets?.close()
     return inTime
@@ -166,7 +178,7 @@ export async function startServer(
 
   let reloading: Promise<unknown> = Promise.resolve()
   const reloadConfig = (load: () => LoadedConfig): Promise<boolean> => {
-    const next = reloading.then(() => replaceConfig(pipelines, load, logger, metrics, budgets))
+    const next = reloading.then(() => replaceConfig(pipelines, load, logger, metrics, shared))
     reloading = next
     return next
   }
@@ -190,7 +202,7 @@ async function replaceConfig(
   load: () => LoadedConfig,
   logger: Logger,
   metrics: ProxyMetrics | null,
-  budgets: Budgets,
+  shared: ProcessState,
 ): Promise<boolean> {
   const refuse = (reason: string, problems: readonly string[]) => {
     logger.error({ reason, problems }, 'config reload refused: the running config stays in use')
@@ -214,7 +226,7 @@ async function replaceConfig(
   }
   let next: Awaited<ReturnType<typeof buildPipeline>>
   try {
-    next = await buildPipeline(loaded.config, logger, metrics, budgets)
+    next = await buildPipeline(loaded.config, logger, metrics, shared)
   } catch (err) {
     return refuse('the new config cannot start its authenticators', [(err as Error).message])
   }

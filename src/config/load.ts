@@ -215,7 +215,38 @@ function semanticProblems(config: Config): string[] {
     ...authzProblems(config),
     ...corsProblems(config),
     ...forwardAuthProblems(config),
+    ...jobOwnersProblems(config),
   )
+  return problems
+}
+
+/** `ownJobs` grants read the job owners' store, and each store needs its own key. */
+function jobOwnersProblems(config: Config): string[] {
+  const problems: string[] = []
+  const owners = config.jobOwners
+  if (owners?.store === 'file' && owners.file === undefined)
+    problems.push('"jobOwners.file" is required with jobOwners.store: file (where the submitters are kept)')
+  if (owners?.store === 'redis' && config.redis === undefined)
+    problems.push(
+      '"jobOwners.store: redis" keeps the submitters in the Redis of "redis": configure redis.url',
+    )
+  const scopes: [string, unknown][] = [
+    ['authz.jobScope', config.authz?.jobScope],
+    ...(Array.isArray(config.clusters) ? config.clusters : []).map((cluster, index): [string, unknown] => [
+      `clusters[${index}].authz.jobScope`,
+      cluster?.authz?.jobScope,
+    ]),
+  ]
+  for (const [key, scope] of scopes) {
+    const grants = (scope as { grants?: unknown } | undefined)?.grants
+    if (owners !== undefined || !Array.isArray(grants)) continue
+    grants.forEach((grant, index) => {
+      if ((grant as { ownJobs?: unknown })?.ownJobs === true)
+        problems.push(
+          `"${key}.grants[${index}].ownJobs" gives callers the jobs they submitted, which only "jobOwners" records: configure jobOwners`,
+        )
+    })
+  }
   return problems
 }
 

@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { AuthConfigSchema } from '../auth/config.js'
 import { AuthzConfigSchema } from '../authz/config.js'
 import { ForwardAuthConfigSchema } from '../forward-auth/config.js'
+import { JobOwnersConfigSchema } from '../job-owners/config.js'
 import { AuditConfigSchema } from '../observability/audit-config.js'
 import { ResponsesConfigSchema } from '../proxy/response-policy.js'
 import { TlsConfigSchema } from '../tls/config.js'
@@ -146,6 +147,7 @@ export const ConfigSchema = Type.Object(
     forwardAuth: Type.Optional(ForwardAuthConfigSchema),
     responses: ResponsesConfigSchema,
     audit: AuditConfigSchema,
+    jobOwners: JobOwnersConfigSchema,
     admin: strictObject(
       {
         host: Type.String({

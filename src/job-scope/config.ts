@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { granteeProperties } from '../authz/grantee.js'
 
-/** One grant of jobs, for the identities it names (the shape of authz.arguments' grants). */
+/** One grant of jobs, for the identities it names (the shape of authz.arguments' grants): by name, id or submitter. */
 export const JobGrantSchema = Type.Object(
   {
     ...granteeProperties,
@@ -13,6 +13,16 @@ export const JobGrantSchema = Type.Object(
     ids: Type.Array(Type.String({ pattern: '^[0-9a-fA-F]{32}$' }), {
       default: [],
       description: 'Job ids the grant covers, whatever the job is named.',
+    }),
+    ownJobs: Type.Boolean({
+      default: false,
+      description:
+        'The grant also covers the jobs the caller submitted through flink-guard (recorded by jobOwners).',
+    }),
+    access: Type.Union([Type.Literal('operate'), Type.Literal('view')], {
+      default: 'operate',
+      description:
+        "operate: the caller may see the jobs and act on them (as far as their preset allows); view: only see them (lists, details, metrics), every control, submit or cluster action on them refused. E.g. everyone views '*' and operates ownJobs.",
     }),
   },
   { additionalProperties: false },

@@ -1,6 +1,7 @@
 import { FlinkGuardError } from '../errors.js'
-import { type JobCatalog, type JobList, MIN_REFETCH_MS } from './catalog.js'
-import type { CallerScope } from './scope.js'
+import { type CatalogJob, type JobCatalog, MIN_REFETCH_MS } from './catalog.js'
+import { coveredIds, type OwnerLookup } from './owner-lookup.js'
+import type { CallerScope, JobRef } from './scope.js'
 
 /**
  * Flink's answers that list or count every job, cut down to the caller's. Each is rebuilt from what the
@@ -27,30 +28,37 @@ export async function scopedList(
   body: unknown,
   scope: CallerScope,
   catalog: JobCatalog,
+  owners: OwnerLookup,
 ): Promise<unknown> {
   const record = asRecord(body, template)
+  const visible = (jobs: readonly JobRef[]) => coveredIds(scope, jobs, 'view', owners)
   switch (template) {
-    case '/jobs/overview':
+    case '/jobs/overview': {
       // The answer names its jobs itself: judged by what Flink said just now, not by the cached list.
+      const entries = arrayIn(record, 'jobs', template).map((job) => {
+        const { jid, name } = asRecord(job, template)
+        return {
+          job,
+          ref: typeof jid === 'string' && typeof name === 'string' ? { id: jid.toLowerCase(), name } : null,
+        }
+      })
+      const shown = await visible(entries.flatMap(({ ref }) => (ref === null ? [] : [ref])))
       return {
         ...record,
-        jobs: arrayIn(record, 'jobs', template).filter((job) => {
-          const { jid, name } = asRecord(job, template)
-          return (
-            typeof jid === 'string' &&
-            typeof name === 'string' &&
-            scope.covers({ id: jid.toLowerCase(), name })
-          )
-        }),
+        jobs: entries.filter(({ ref }) => ref !== null && shown.has(ref.id)).map(({ job }) => job),
       }
+    }
     case '/jobs':
-      return { ...record, jobs: await byId(record, 'jobs', template, scope, catalog) }
+      return { ...record, jobs: await byId(record, 'jobs', template, catalog, visible) }
     case '/applications/overview':
       // A 2.x session cluster's application is one job of the same id (SingleJobApplication): it is the
       // caller's when that job is. An application that is not one of its jobs' ids is nobody's under a scope.
-      return { ...record, applications: await byId(record, 'applications', template, scope, catalog) }
-    case '/overview':
-      return { ...record, ...countsOf(await catalog.jobs(MIN_REFETCH_MS), scope) }
+      return { ...record, applications: await byId(record, 'applications', template, catalog, visible) }
+    case '/overview': {
+      const known = [...(await catalog.jobs(MIN_REFETCH_MS)).values()]
+      const shown = await visible(known)
+      return { ...record, ...countsOf(known.filter((job) => shown.has(job.id))) }
+    }
   }
 }
 
@@ -59,28 +67,26 @@ async function byId(
   record: Record<string, unknown>,
   field: string,
   template: string,
-  scope: CallerScope,
   catalog: JobCatalog,
+  visible: (jobs: readonly JobRef[]) => Promise<ReadonlySet<string>>,
 ): Promise<unknown[]> {
   const known = await catalog.jobs(MIN_REFETCH_MS)
-  return arrayIn(record, field, template).filter((entry) => {
+  const entries = arrayIn(record, field, template).map((entry) => {
     const id = asRecord(entry, template).id
-    const job = typeof id === 'string' ? known.get(id.toLowerCase()) : undefined
-    return job !== undefined && scope.covers(job)
+    return { entry, job: typeof id === 'string' ? known.get(id.toLowerCase()) : undefined }
   })
+  const shown = await visible(entries.flatMap(({ job }) => (job === undefined ? [] : [job])))
+  return entries.filter(({ job }) => job !== undefined && shown.has(job.id)).map(({ entry }) => entry)
 }
 
-function countsOf(known: JobList, scope: CallerScope): Record<string, number> {
+function countsOf(jobs: readonly CatalogJob[]): Record<string, number> {
   const counts: Record<string, number> = {
     'jobs-running': 0,
     'jobs-finished': 0,
     'jobs-cancelled': 0,
     'jobs-failed': 0,
   }
-  for (const job of known.values()) {
-    if (!scope.covers(job)) continue
-    counts[TERMINAL_COUNTS[job.state] ?? 'jobs-running']! += 1
-  }
+  for (const job of jobs) counts[TERMINAL_COUNTS[job.state] ?? 'jobs-running']! += 1
   return counts
 }
 

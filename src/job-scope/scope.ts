@@ -8,11 +8,17 @@ export interface JobRef {
   readonly name: string
 }
 
+/** How a request uses the jobs it names: sees them (lists, details, metrics) or acts on them. */
+export type JobUse = 'view' | 'operate'
+
 /** The jobs one caller may see and act on. */
 export interface CallerScope {
-  covers(job: JobRef): boolean
+  /** `owner`: who submitted the job through flink-guard (src/job-owners/); null when nobody is recorded. */
+  covers(job: JobRef, use: JobUse, owner: string | null): boolean
   /** A grant of the caller's names every job (`'*'`): what is not one job's (data sets) is theirs too. */
-  readonly coversEveryJob: boolean
+  coversEveryJob(use: JobUse): boolean
+  /** A grant of the caller's covers the jobs they submitted: covers() wants each job's owner. */
+  readonly readsOwners: boolean
   /** For a refusal: which grants the caller holds, in words (never another team's patterns). */
   readonly description: string
 }
@@ -33,16 +39,22 @@ interface CompiledGrant {
   readonly names: readonly RegExp[]
   readonly ids: ReadonlySet<string>
   readonly everyName: boolean
+  readonly ownJobs: boolean
+  /** A view grant covers a job for seeing it only. */
+  readonly operates: boolean
   readonly text: string
 }
 
 function compileGrant(grant: JobGrant): CompiledGrant {
+  const covered = [...grant.names, ...grant.ids, ...(grant.ownJobs ? ['the jobs you submitted'] : [])]
   return {
     holds: (identity) => holdsGrant(identity, grant),
     names: grant.names.map(namePattern),
     ids: new Set(grant.ids.map((id) => id.toLowerCase())),
     everyName: grant.names.includes('*'),
-    text: [...grant.names, ...grant.ids].join(', '),
+    ownJobs: grant.ownJobs,
+    operates: grant.access === 'operate',
+    text: `${covered.join(', ')}${grant.access === 'view' ? ' (to view)' : ''}`,
   }
 }
 
@@ -54,10 +66,17 @@ export function compileJobScope(config: JobScopeConfig | undefined): JobScopePol
     cacheMs: config.cacheMs,
     scopeOf(identity: Identity): CallerScope {
       const held = grants.filter((grant) => grant.holds(identity))
+      const usable = (use: JobUse) => (use === 'view' ? held : held.filter((grant) => grant.operates))
       return {
-        coversEveryJob: held.some((grant) => grant.everyName),
-        covers: (job) =>
-          held.some((grant) => grant.ids.has(job.id) || grant.names.some((name) => name.test(job.name))),
+        coversEveryJob: (use) => usable(use).some((grant) => grant.everyName),
+        covers: (job, use, owner) =>
+          usable(use).some(
+            (grant) =>
+              grant.ids.has(job.id) ||
+              grant.names.some((name) => name.test(job.name)) ||
+              (grant.ownJobs && owner !== null && owner === identity.subject),
+          ),
+        readsOwners: held.some((grant) => grant.ownJobs),
         description: held.length === 0 ? 'no jobs' : `jobs ${held.map((grant) => grant.text).join('; ')}`,
       }
     },

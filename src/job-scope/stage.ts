@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { readFlinkQuery } from '../authz/flink-query.js'
 import { ERRORS, FlinkGuardError } from '../errors.js'
+import { isAudited } from '../observability/audit.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
 import { catalogOf, type JobCatalog } from './catalog.js'
 import { isListTemplate, type ListTemplate } from './lists.js'
-import type { CallerScope } from './scope.js'
+import { coveredIds, type OwnerLookup, ownerLookupFor } from './owner-lookup.js'
+import type { CallerScope, JobUse } from './scope.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -13,11 +15,13 @@ declare module 'fastify' {
       readonly template: ListTemplate
       readonly scope: CallerScope
       readonly catalog: JobCatalog
+      readonly owners: OwnerLookup
     } | null
   }
 }
 
 const JOB_ID = /^[0-9a-fA-F]{32}$/
+const READS = new Set(['GET', 'HEAD'])
 
 /**
  * The job-scope stage (app.ts step 4b), after authorization: the preset has allowed the action, and here the
@@ -47,22 +51,27 @@ async function judge(request: FastifyRequest): Promise<void> {
   if (policy === null) return
   const caller = policy.scopeOf(request.identity!)
   const catalog = catalogOf(request.upstream!.forwarder.pool)
-  const template = request.authz!.route?.template
+  const owners = ownerLookupFor(request, caller)
+  const route = request.authz!.route
+  const template = route?.template
   if (isListTemplate(template) && request.method !== 'POST') {
     // A front proxy forwards Flink's answer itself: flink-guard cannot cut it down, so it is not allowed.
     if (request.forwardAuthCheck)
       throw outOfScope(`${template} cannot be filtered in forward-auth mode`, caller)
-    request.jobList = { template, scope: caller, catalog }
+    request.jobList = { template, scope: caller, catalog, owners }
     return
   }
+  // A view grant lets one read a job: a control, submit or cluster action, or any write, operates on it.
+  const use: JobUse = isAudited(route?.category) || !READS.has(request.method) ? 'operate' : 'view'
   // Cluster data sets (2.x) are produced by jobs and deleted for all of them: only for a caller with every job.
-  if (template?.startsWith('/datasets') === true && !caller.coversEveryJob)
+  if (template?.startsWith('/datasets') === true && !caller.coversEveryJob(use))
     throw outOfScope('data sets belong to every job on the cluster', caller)
   for (const id of addressedJobs(request)) {
-    const job = await catalog.job(id.toLowerCase(), policy.cacheMs)
+    const jobId = id.toLowerCase()
+    const job = await catalog.job(jobId, policy.cacheMs)
     // An unknown id and another team's job get the same answer: the refusal says nothing of which it was.
-    if (job === null || !caller.covers(job))
-      throw outOfScope(`job ${id.toLowerCase()} is not one of yours`, caller)
+    if (job === null || !(await coveredIds(caller, [job], use, owners)).has(jobId))
+      throw outOfScope(`job ${jobId} is not one of yours${use === 'operate' ? ' to act on' : ''}`, caller)
     // The audit line names the job (src/observability/audit-trail.ts).
     request.jobName = job.name
   }

@@ -44,6 +44,8 @@ export interface AuditLine {
   readonly jobName: string | null
   readonly jarId: string | null
   readonly triggerId: string | null
+  /** A submission Flink accepted: whether its submitter was recorded (jobOwners); null otherwise. */
+  readonly submitterRecorded: boolean | null
   readonly status: number
   readonly outcome: string
   readonly remoteAddress: string | null
@@ -75,6 +77,7 @@ export function auditLineOf(request: FastifyRequest, reply: FastifyReply): Audit
     jobName: request.jobName,
     jarId: params.jarid ?? request.flinkOutcome?.jarId ?? null,
     triggerId: params.triggerid ?? request.flinkOutcome?.flinkRequestId ?? null,
+    submitterRecorded: request.submitterRecorded,
     status: reply.statusCode,
     outcome: responseOutcome(reply),
     remoteAddress: clientAddressOf(request),

@@ -129,6 +129,13 @@ export class ProxyMetrics implements UpstreamObserver {
     registers: [this.registry],
   })
 
+  private readonly jobOwnerErrors = new Counter({
+    name: 'flink_guard_job_owner_errors_total',
+    help: 'Job owner store (jobOwners) operations that failed: a submitter not recorded (record) or not read (lookup)',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  })
+
   /** `worker`: this process's number in a process group (workers > 1), a label on every series it reports. */
   constructor(worker?: number) {
     if (worker !== undefined) this.registry.setDefaultLabels({ worker: String(worker) })
@@ -173,6 +180,10 @@ export class ProxyMetrics implements UpstreamObserver {
 
   recordSharedStoreError(failMode: 'closed' | 'open'): void {
     this.sharedStoreErrors.inc({ fail_mode: failMode })
+  }
+
+  recordJobOwnerError(op: 'record' | 'lookup'): void {
+    this.jobOwnerErrors.inc({ op })
   }
 
   recordDenial(route: string, preset: string | null): void {

@@ -6,6 +6,7 @@ import { withoutProxyCookies } from '../auth/oidc/proxy-cookies.js'
 import { compileNetworks, type NetworkList } from '../authz/networks.js'
 import type { Config } from '../config/schema.js'
 import { compileForwardAuth, type ForwardAuth } from '../forward-auth/forward-auth.js'
+import type { JobOwners } from '../job-owners/job-owners.js'
 import { type AuditTrail, createAuditTrail } from '../observability/audit-trail.js'
 import type { Logger } from '../observability/logger.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
@@ -38,6 +39,8 @@ export interface Pipeline {
   readonly credentialedOrigins: ReadonlySet<string>
   /** The audit lines of control, submit and cluster actions, their follow-ups, the webhook. */
   readonly audit: AuditTrail
+  /** Who submitted which job (jobOwners): one store for the process, outliving reloads; null when off. */
+  readonly jobOwners: JobOwners | null
   /**
    * Stops the authenticators' watchers and timers and closes the pools to Flink once their requests are done;
    * `force` destroys the pools at once (a shutdown past its grace period).
@@ -45,13 +48,20 @@ export interface Pipeline {
   close(force?: boolean): Promise<void>
 }
 
+/** What the process keeps across reloads and every pipeline uses: where the budgets and job owners live. */
+export interface ProcessState {
+  readonly budgets?: Budgets
+  readonly jobOwners?: JobOwners | null
+}
+
 /** Builds a pipeline; fails (and leaves nothing running) when an authenticator cannot start, e.g. a bad htpasswd. */
 export async function buildPipeline(
   config: Readonly<Config>,
   logger: Logger,
   metrics: ProxyMetrics | null,
-  budgets?: Budgets,
+  shared: ProcessState = {},
 ): Promise<Pipeline> {
+  const { budgets } = shared
   const chain = await createAuthChain(
     config.auth,
     logger,
@@ -90,6 +100,7 @@ export async function buildPipeline(
     forwardAuth: forwardAuth?.enabled === true ? compileForwardAuth(forwardAuth) : null,
     credentialedOrigins: new Set(cors.allowCredentials ? cors.allowedOrigins : []),
     audit,
+    jobOwners: shared.jobOwners ?? null,
     async close(force = false) {
       // The follow-ups first: they ask Flink through the pools closed next.
       await audit.close()

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js'
  * What a reload cannot change, because the listeners were built with it: their addresses, their TLS setup
  * (the certificate files themselves reload on their own), whether metrics are served, whom Fastify believes
  * about X-Forwarded-For, the OIDC login's routes, the connection caps, TLS handshake deadline and failed-request
- * rate limit the listener enforces, the worker count and the Redis the budgets live in, and the shutdown grace the signal handler holds.
+ * rate limit the listener enforces, the worker count, the Redis the budgets live in and the job owners' store, and the shutdown grace the signal handler holds.
  */
 const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   listen: (config) => config.listen,
@@ -20,6 +20,7 @@ const RESTART_ONLY: Record<string, (config: Readonly<Config>) => unknown> = {
   shutdown: (config) => config.shutdown,
   workers: (config) => config.workers,
   redis: (config) => config.redis,
+  jobOwners: (config) => config.jobOwners,
 }
 
 /** The keys whose change in `next` takes a restart: a reload that changes any of them is refused whole. */

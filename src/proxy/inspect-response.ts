@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isDashboardPage, withBanner } from '../dashboard/banner.js'
 import { featuresAllowed, maskFeatures } from '../dashboard/features.js'
 import { FlinkGuardError } from '../errors.js'
+import { recordSubmitter } from '../job-owners/record-submitter.js'
 import { scopedList } from '../job-scope/lists.js'
 import { flinkOutcomeOf, isAudited } from '../observability/audit.js'
 import { addressFieldOf, publicUrlOf, rebaseAddress } from './flink-addresses.js'
@@ -13,7 +14,7 @@ import type { ResponsesConfig } from './response-policy.js'
 /**
  * A few of Flink's answers are read before they go back: error bodies and upload answers for non-admins
  * (redaction), the answers to control, submit and cluster actions (the audit line wants Flink's trigger
- * id), the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's), and
+ * id; a submission's job gets its submitter recorded, src/job-owners/), the three that carry Flink's own address (flink-addresses.ts: rebased onto the gateway's), and
  * `/config`, whose dashboard features are turned off where the caller would be refused (src/dashboard/features.ts).
  * They are small JSON documents; the one HTML page read is the dashboard's own, which gets the user banner
  * (src/dashboard/banner.ts). Anything else streams untouched.
@@ -136,9 +137,14 @@ export async function inspectResponse(
   const { jobList } = inspection
   if (jobList !== null) {
     reply.removeHeader('content-length')
-    return JSON.stringify(await scopedList(jobList.template, parsed, jobList.scope, jobList.catalog))
+    return JSON.stringify(
+      await scopedList(jobList.template, parsed, jobList.scope, jobList.catalog, jobList.owners),
+    )
   }
-  if (inspection.audit) request.flinkOutcome = flinkOutcomeOf(parsed)
+  if (inspection.audit) {
+    request.flinkOutcome = flinkOutcomeOf(parsed)
+    await recordSubmitter(request, reply, parsed)
+  }
   const redacted = inspection.redact ? redactFlinkBody(parsed) : null
   const { rebase } = inspection
   const rebased = rebase === null ? null : rebaseAddress(redacted ?? parsed, rebase.field, rebase.publicUrl)

@@ -7,6 +7,8 @@ import type { Forwarder } from '../proxy/forward.js'
 export interface Upstream {
   /** `default` (top-level upstream), a cluster's name, or `yarn`: bounded, used as a metric label. */
   readonly name: string
+  /** This one Flink, for what is kept about its jobs (src/job-owners/): the name, or `yarn/<applicationId>`. */
+  readonly cluster: string
   readonly forwarder: Forwarder
   readonly policy: CompiledPolicy
 }

@@ -50,6 +50,7 @@ export function createUpstreams(config: Readonly<Config>, deps: UpstreamSetDepen
     options?: ForwarderOptions,
   ): Upstream => ({
     name,
+    cluster: name,
     forwarder: createForwarder(
       upstream,
       config,

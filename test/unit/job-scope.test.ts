@@ -10,55 +10,100 @@ describe('job grants', () => {
   const policy = compileJobScope({
     cacheMs: 0,
     grants: [
-      { roles: ['team-a'], names: ['team-a-*'], ids: [] },
-      { subjects: ['carol'], names: ['reports.(daily)'], ids: ['ABCDEF0123456789ABCDEF0123456789'] },
-      { names: ['public-*'], ids: [] },
+      { roles: ['team-a'], names: ['team-a-*'], ids: [], ownJobs: false, access: 'operate' as const },
+      {
+        subjects: ['carol'],
+        names: ['reports.(daily)'],
+        ids: ['ABCDEF0123456789ABCDEF0123456789'],
+        ownJobs: false,
+        access: 'operate' as const,
+      },
+      { names: ['public-*'], ids: [], ownJobs: false, access: 'operate' as const },
     ],
   })!
 
   it("match names as anchored globs: '*' is any run, everything else literal", () => {
     const a = policy.scopeOf(who('alice', ['team-a']))
-    expect(a.covers(job('team-a-orders'))).toBe(true)
-    expect(a.covers(job('team-a-'))).toBe(true)
-    expect(a.covers(job('team-a'))).toBe(false)
-    expect(a.covers(job('xteam-a-orders'))).toBe(false)
-    expect(a.covers(job('team-b-orders'))).toBe(false)
-    expect(a.covers(job('Team-A-orders'))).toBe(false)
+    expect(a.covers(job('team-a-orders'), 'view', null)).toBe(true)
+    expect(a.covers(job('team-a-'), 'view', null)).toBe(true)
+    expect(a.covers(job('team-a'), 'view', null)).toBe(false)
+    expect(a.covers(job('xteam-a-orders'), 'view', null)).toBe(false)
+    expect(a.covers(job('team-b-orders'), 'view', null)).toBe(false)
+    expect(a.covers(job('Team-A-orders'), 'view', null)).toBe(false)
     // The grant anyone holds (no roles, no subjects).
-    expect(a.covers(job('public-dashboard'))).toBe(true)
+    expect(a.covers(job('public-dashboard'), 'view', null)).toBe(true)
   })
 
   it('read regular-expression characters in a pattern literally', () => {
     const carol = policy.scopeOf(who('carol', []))
-    expect(carol.covers(job('reports.(daily)'))).toBe(true)
-    expect(carol.covers(job('reportsX(daily)'))).toBe(false)
-    expect(carol.covers(job('reports.daily'))).toBe(false)
-    expect(carol.covers(job('team-a-orders'))).toBe(false)
+    expect(carol.covers(job('reports.(daily)'), 'view', null)).toBe(true)
+    expect(carol.covers(job('reportsX(daily)'), 'view', null)).toBe(false)
+    expect(carol.covers(job('reports.daily'), 'view', null)).toBe(false)
+    expect(carol.covers(job('team-a-orders'), 'view', null)).toBe(false)
   })
 
   it('cover a listed id whatever the job is called (ids compared in lower case)', () => {
     const carol = policy.scopeOf(who('carol', []))
-    expect(carol.covers(job('anything', 'abcdef0123456789abcdef0123456789'))).toBe(true)
-    expect(policy.scopeOf(who('dave', [])).covers(job('anything', 'abcdef0123456789abcdef0123456789'))).toBe(
-      false,
-    )
+    expect(carol.covers(job('anything', 'abcdef0123456789abcdef0123456789'), 'view', null)).toBe(true)
+    expect(
+      policy
+        .scopeOf(who('dave', []))
+        .covers(job('anything', 'abcdef0123456789abcdef0123456789'), 'view', null),
+    ).toBe(false)
   })
 
   it('a name with a line break does not slip past an anchor', () => {
     const a = policy.scopeOf(who('alice', ['team-a']))
-    expect(a.covers(job('team-b-x\nteam-a-y'))).toBe(false)
-    expect(a.covers(job('team-a-x\nteam-b-y'))).toBe(true)
+    expect(a.covers(job('team-b-x\nteam-a-y'), 'view', null)).toBe(false)
+    expect(a.covers(job('team-a-x\nteam-b-y'), 'view', null)).toBe(true)
   })
 
   it('give a caller with no grant no jobs, and say so', () => {
-    const none = compileJobScope({ cacheMs: 0, grants: [{ roles: ['team-a'], names: ['*'], ids: [] }] })!
+    const none = compileJobScope({
+      cacheMs: 0,
+      grants: [{ roles: ['team-a'], names: ['*'], ids: [], ownJobs: false, access: 'operate' as const }],
+    })!
     const scope = none.scopeOf(who('eve', ['team-b']))
-    expect(scope.covers(job('team-a-orders'))).toBe(false)
+    expect(scope.covers(job('team-a-orders'), 'view', null)).toBe(false)
     expect(scope.description).toBe('no jobs')
   })
 
   it('is off when not configured', () => {
     expect(compileJobScope(undefined)).toBeNull()
+  })
+})
+
+describe('grants of the jobs one submitted, and to view', () => {
+  const policy = compileJobScope({
+    cacheMs: 0,
+    grants: [
+      { names: ['*'], ids: [], ownJobs: false, access: 'view' as const },
+      { roles: ['devs'], names: [], ids: [], ownJobs: true, access: 'operate' as const },
+    ],
+  })!
+  const ana = policy.scopeOf(who('ana', ['devs']))
+
+  it("cover a job for its recorded submitter only, never for an unknown one or another's", () => {
+    expect(ana.readsOwners).toBe(true)
+    expect(ana.covers(job('etl'), 'operate', 'ana')).toBe(true)
+    expect(ana.covers(job('etl'), 'operate', 'ben')).toBe(false)
+    expect(ana.covers(job('etl'), 'operate', null)).toBe(false)
+    // Subjects are compared exactly.
+    expect(ana.covers(job('etl'), 'operate', 'Ana')).toBe(false)
+    expect(ana.covers(job('etl'), 'operate', 'ana ')).toBe(false)
+  })
+
+  it('let a view grant see every job and act on none', () => {
+    const guest = policy.scopeOf(who('gus', []))
+    expect(guest.readsOwners).toBe(false)
+    expect(guest.covers(job('etl'), 'view', null)).toBe(true)
+    expect(guest.covers(job('etl'), 'operate', null)).toBe(false)
+    // An ownJobs grant is not held by a caller outside its roles, whoever the record names.
+    expect(guest.covers(job('etl'), 'operate', 'gus')).toBe(false)
+    expect(guest.coversEveryJob('view')).toBe(true)
+    expect(guest.coversEveryJob('operate')).toBe(false)
+    expect(guest.description).toBe('jobs * (to view)')
+    expect(ana.description).toBe('jobs * (to view); the jobs you submitted')
   })
 })
 

@@ -102,7 +102,10 @@ export function createYarnSource(
       { dropSetCookie: true },
     )
     const proven = proveIdentity(forwarder.pool, appId)
-    const pool: ApplicationPool = { upstream: { name: YARN_UPSTREAM, forwarder, policy }, proven }
+    const pool: ApplicationPool = {
+      upstream: { name: YARN_UPSTREAM, cluster: `${YARN_UPSTREAM}/${appId}`, forwarder, policy },
+      proven,
+    }
     proven.catch(() => {
       if (pools.get(key) === pool) pools.delete(key)
       void forwarder.close()

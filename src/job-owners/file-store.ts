@@ -1,0 +1,93 @@
+import { constants } from 'node:fs'
+import { type FileHandle, open, stat } from 'node:fs/promises'
+import type { Logger } from '../observability/logger.js'
+import { type JobOwners, type OwnerRecord, parseOwnerRecord } from './job-owners.js'
+
+/** A tail read reads at most this much at a time (records are ~150 bytes each). */
+const READ_CHUNK_BYTES = 1024 * 1024
+
+/**
+ * The submitters in one append-only file of JSON lines, the last line for a job winning. Every process that
+ * opens it (the workers of a group, replicas on one shared disk) appends its own records with O_APPEND, one
+ * write and a datasync each, and reads the others' from where it last stopped when a job it is asked about
+ * is not known yet: a record is on disk before its submitter learns the job's id.
+ */
+export async function openFileOwners(path: string, logger: Logger): Promise<JobOwners> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
+  } catch (err) {
+    throw new Error(`jobOwners.file ${path} cannot be opened: ${(err as Error).message}`, { cause: err })
+  }
+  const owners = new Map<string, string>()
+  const key = (cluster: string, job: string) => `${cluster}\n${job}`
+  let readUpTo = 0
+  let inode = (await handle.stat()).ino
+  let reading: Promise<void> | null = null
+
+  /** Reads what was appended since the last read; a file that shrank or was replaced is read again whole. */
+  async function readTail(): Promise<void> {
+    const now = await stat(path)
+    if (now.ino !== inode) {
+      logger.warn({ path }, 'jobOwners.file was replaced: reading it again (records known so far are kept)')
+      const next = await open(path, constants.O_RDWR | constants.O_APPEND)
+      await handle.close()
+      handle = next
+      inode = now.ino
+      readUpTo = 0
+    } else if (now.size < readUpTo) {
+      logger.warn({ path }, 'jobOwners.file shrank: reading it again (records known so far are kept)')
+      readUpTo = 0
+    }
+    let bad = 0
+    let pending = Buffer.alloc(0)
+    while (readUpTo + pending.length < now.size) {
+      const chunk = Buffer.alloc(Math.min(READ_CHUNK_BYTES, now.size - readUpTo - pending.length))
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, readUpTo + pending.length)
+      if (bytesRead === 0) break
+      pending = Buffer.concat([pending, chunk.subarray(0, bytesRead)])
+      // Only whole lines: a line another process is still writing is read next time.
+      const end = pending.lastIndexOf(0x0a)
+      if (end === -1) continue
+      for (const line of pending.subarray(0, end).toString('utf8').split('\n')) {
+        if (line === '') continue
+        const record = parseOwnerRecord(line)
+        if (record === null) bad++
+        else owners.set(key(record.cluster, record.job), record.subject)
+      }
+      readUpTo += end + 1
+      pending = pending.subarray(end + 1)
+    }
+    if (bad > 0) logger.warn({ path, lines: bad }, 'jobOwners.file has lines that are not records: skipped')
+  }
+  /** One tail read at a time; callers arriving meanwhile wait for it. */
+  const caughtUp = () => {
+    reading ??= readTail().finally(() => {
+      reading = null
+    })
+    return reading
+  }
+  await caughtUp()
+
+  return {
+    async record(cluster, job, subject) {
+      const record: OwnerRecord = { cluster, job, subject, at: new Date().toISOString() }
+      await handle.write(`${JSON.stringify(record)}\n`)
+      await handle.datasync()
+      owners.set(key(cluster, job), subject)
+    },
+    async ownersOf(cluster, jobs) {
+      if (jobs.some((job) => !owners.has(key(cluster, job)))) await caughtUp()
+      const found = new Map<string, string>()
+      for (const job of jobs) {
+        const subject = owners.get(key(cluster, job))
+        if (subject !== undefined) found.set(job, subject)
+      }
+      return found
+    },
+    async close() {
+      await reading?.catch(() => {})
+      await handle.close()
+    },
+  }
+}
