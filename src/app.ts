@@ -11,6 +11,7 @@ import type { Config } from './config/schema.js'
 import { replyToClientError, replyToUnsupportedExpectation, replyWithError } from './error-reply.js'
 import { FlinkGuardError } from './errors.js'
 import { answerCheck } from './forward-auth/answer.js'
+import { submissionStage } from './job-owners/record-submitter.js'
 import { jobScopeStage } from './job-scope/stage.js'
 import { logAccess, markAccessStart } from './observability/access-log.js'
 import type { FlinkOutcome } from './observability/audit.js'
@@ -301,6 +302,9 @@ export async function buildProxyApp(
     // 4b. Job scope (src/job-scope/): on a shared cluster, the job the action addresses must be the caller's,
     // and job lists and counts are marked to be cut down to theirs on the way back.
     jobScopeStage(proxy, metrics)
+    // 4c. A submission under jobOwners: the jobs Flink knows before it, so the job its answer names is
+    // recorded as the caller's only when it is new (src/job-owners/record-submitter.ts).
+    submissionStage(proxy)
     // 5. Forward (a forward-auth check: answer the decision; the front proxy forwards)
     proxy.route({
       method: [...ALL_METHODS],

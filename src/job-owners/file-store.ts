@@ -8,9 +8,9 @@ const READ_CHUNK_BYTES = 1024 * 1024
 
 /**
  * The submitters in one append-only file of JSON lines, the last line for a job winning. Every process that
- * opens it (the workers of a group, replicas on one shared disk) appends its own records with O_APPEND, one
- * write and a datasync each, and reads the others' from where it last stopped when a job it is asked about
- * is not known yet: a record is on disk before its submitter learns the job's id.
+ * opens it (the workers of a group on one host) appends its own records with O_APPEND, one write and a
+ * datasync each, and before each lookup reads what the others appended since it last read: a record is on
+ * disk before its submitter learns the job's id. (Appends are not atomic on NFS: replicas share Redis.)
  */
 export async function openFileOwners(path: string, logger: Logger): Promise<JobOwners> {
   let handle: FileHandle
@@ -23,7 +23,6 @@ export async function openFileOwners(path: string, logger: Logger): Promise<JobO
   const key = (cluster: string, job: string) => `${cluster}\n${job}`
   let readUpTo = 0
   let inode = (await handle.stat()).ino
-  let reading: Promise<void> | null = null
 
   /** Reads what was appended since the last read; a file that shrank or was replaced is read again whole. */
   async function readTail(): Promise<void> {
@@ -60,34 +59,39 @@ export async function openFileOwners(path: string, logger: Logger): Promise<JobO
     }
     if (bad > 0) logger.warn({ path, lines: bad }, 'jobOwners.file has lines that are not records: skipped')
   }
-  /** One tail read at a time; callers arriving meanwhile wait for it. */
-  const caughtUp = () => {
-    reading ??= readTail().finally(() => {
-      reading = null
-    })
-    return reading
+  // One file operation at a time: a tail read may swap the handle a record would be writing to.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work)
+    queue = next.catch(() => {})
+    return next
   }
-  await caughtUp()
+  await readTail()
 
   return {
-    async record(cluster, job, subject) {
-      const record: OwnerRecord = { cluster, job, subject, at: new Date().toISOString() }
-      await handle.write(`${JSON.stringify(record)}\n`)
-      await handle.datasync()
-      owners.set(key(cluster, job), subject)
-    },
-    async ownersOf(cluster, jobs) {
-      if (jobs.some((job) => !owners.has(key(cluster, job)))) await caughtUp()
-      const found = new Map<string, string>()
-      for (const job of jobs) {
-        const subject = owners.get(key(cluster, job))
-        if (subject !== undefined) found.set(job, subject)
-      }
-      return found
-    },
-    async close() {
-      await reading?.catch(() => {})
-      await handle.close()
-    },
+    record: (cluster, job, subject) =>
+      serially(async () => {
+        const record: OwnerRecord = { cluster, job, subject, at: new Date().toISOString() }
+        // A line of its own even after a writer that died mid-line: the leading newline ends that one.
+        const line = Buffer.from(`\n${JSON.stringify(record)}\n`)
+        const { bytesWritten } = await handle.write(line)
+        if (bytesWritten !== line.length)
+          throw new Error(`jobOwners.file ${path}: ${bytesWritten} of ${line.length} bytes written`)
+        await handle.datasync()
+        owners.set(key(cluster, job), subject)
+      }),
+    // Read up to the end on every lookup (one stat when nothing was appended): another process's later
+    // record of a job this one knows wins here too.
+    ownersOf: (cluster, jobs) =>
+      serially(async () => {
+        await readTail()
+        const found = new Map<string, string>()
+        for (const job of jobs) {
+          const subject = owners.get(key(cluster, job))
+          if (subject !== undefined) found.set(job, subject)
+        }
+        return found
+      }),
+    close: () => serially(() => handle.close()),
   }
 }

@@ -1,13 +1,18 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { catalogOf, type JobList, MIN_REFETCH_MS } from '../job-scope/catalog.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** A submission Flink accepted: whether its submitter was recorded (jobOwners); null for anything else. */
     submitterRecorded: boolean | null
+    /** A submission under jobOwners: the ids Flink knew before it was forwarded; null when not asked. */
+    jobsBeforeSubmission: JobList | null
   }
 }
 
 const JOB_ID = /^[0-9a-fA-F]{32}$/
+/** The submissions whose answers name the job they started (see idIn). */
+const SUBMISSIONS = new Set(['POST /jars/:jarid/run', 'POST /jobs', 'POST /jars/:jarid/run-application'])
 
 /**
  * The job a submission's answer says Flink started: `POST /jars/:jarid/run` answers `{jobid}`, `POST /jobs`
@@ -34,9 +39,30 @@ function idIn(action: string, answer: Record<string, unknown>): unknown {
 }
 
 /**
- * Records the caller as the submitter of the job Flink's answer names, before the answer goes back: when
- * the submitter learns the job's id, every worker and replica knows whose it is. A store that fails does not
- * hide the job Flink started (the answer still goes back); the error is logged, counted and in the audit line.
+ * Step 4c (app.ts): before a submission is forwarded, the ids Flink knows now, fresh. An answer naming one of
+ * them did not start it: a client chooses its job's id (a run's `jobId`, a job graph's), and a program's
+ * `main()` can swallow Flink's refusal of a duplicate and still be answered with that id.
+ */
+export function submissionStage(scope: FastifyInstance): void {
+  scope.decorateRequest('jobsBeforeSubmission', null)
+  scope.addHook('onRequest', async (request) => {
+    if (request.pipeline.jobOwners === null || request.forwardAuthCheck || request.upstream === null) return
+    if (!SUBMISSIONS.has(`${request.method} ${request.authz?.route?.template}`)) return
+    try {
+      request.jobsBeforeSubmission = await catalogOf(request.upstream.forwarder.pool).jobs(0)
+    } catch (err) {
+      // The submission goes on (Flink decides it); without the list its job cannot be proven new.
+      request.log.warn({ err }, "Flink's job list could not be read before a submission")
+    }
+  })
+}
+
+/**
+ * Records the caller as the submitter of the job Flink's answer names, before the answer goes back: when the
+ * submitter learns the job's id, every worker and replica knows whose it is. Only a job proven new is
+ * recorded: not among the ids Flink knew before, and known to Flink now. Anonymous callers own nothing. A
+ * store that fails does not hide the job Flink started (the answer still goes back); the error is logged,
+ * counted and in the audit line.
  */
 export async function recordSubmitter(
   request: FastifyRequest,
@@ -46,15 +72,31 @@ export async function recordSubmitter(
   const owners = request.pipeline.jobOwners
   if (owners === null || request.upstream === null || reply.statusCode >= 300) return
   const job = submittedJobOf(`${request.method} ${request.authz?.route?.template}`, body)
-  if (job === null) return
+  if (job === null || request.identity?.method === 'anonymous') return
+  request.submitterRecorded = false
+  const before = request.jobsBeforeSubmission
+  if (before === null || before.has(job) || !(await startedNow(request, job))) {
+    request.log.warn(
+      { jobId: job },
+      "the job a submission's answer names is not one it started (Flink knew it before, or does not know it): its submitter is not recorded",
+    )
+    return
+  }
   try {
     await owners.record(request.upstream.cluster, job, request.identity!.subject)
     request.submitterRecorded = true
   } catch (err) {
-    request.submitterRecorded = false
     request.log.error(
       { err, jobId: job },
       "the job's submitter could not be recorded (jobOwners): ownJobs grants will not give the job to them",
     )
+  }
+}
+
+async function startedNow(request: FastifyRequest, job: string): Promise<boolean> {
+  try {
+    return (await catalogOf(request.upstream!.forwarder.pool).job(job, MIN_REFETCH_MS)) !== null
+  } catch {
+    return false
   }
 }

@@ -61,8 +61,10 @@ async function judge(request: FastifyRequest): Promise<void> {
     request.jobList = { template, scope: caller, catalog, owners }
     return
   }
-  // A view grant lets one read a job: a control, submit or cluster action, or any write, operates on it.
-  const use: JobUse = isAudited(route?.category) || !READS.has(request.method) ? 'operate' : 'view'
+  // A view grant lets one read a job: a control, submit or cluster action, a GET that acts (a flame graph's
+  // sampling), or any write operates on it.
+  const use: JobUse =
+    isAudited(route?.category) || route?.actingGet === true || !READS.has(request.method) ? 'operate' : 'view'
   // Cluster data sets (2.x) are produced by jobs and deleted for all of them: only for a caller with every job.
   if (template?.startsWith('/datasets') === true && !caller.coversEveryJob(use))
     throw outOfScope('data sets belong to every job on the cluster', caller)

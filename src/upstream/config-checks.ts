@@ -36,6 +36,8 @@ export function upstreamUrlProblems(url: unknown, key: string, allow = { path: f
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?$/i
 
+const RESERVED_NAMES = new Set(['default', 'yarn'])
+
 /** What the schema cannot say about `clusters` and `yarn`. Reads defensively: it runs on invalid configs too. */
 export function routingProblems(config: Config): string[] {
   const problems: string[] = []
@@ -49,6 +51,12 @@ export function routingProblems(config: Config): string[] {
     const key = `clusters[${index}]`
     if (typeof cluster !== 'object' || cluster === null) return
     if (typeof cluster.name === 'string') {
+      // The names flink-guard gives the top-level upstream and YARN's applications: one label, one set of job
+      // owner records each (src/job-owners/), never shared with a cluster of that name.
+      if (RESERVED_NAMES.has(cluster.name))
+        problems.push(
+          `"${key}.name" "${cluster.name}" is reserved (the top-level upstream is "default", YARN is "yarn")`,
+        )
       const first = names.get(cluster.name)
       if (first !== undefined) {
         problems.push(`"${key}.name" "${cluster.name}" is already the name of clusters[${first}]`)

@@ -104,15 +104,23 @@ describe('jobs submitted through flink-guard', () => {
     expect(await jobState(flink, jobs.ana)).toBe('RUNNING')
   })
 
-  it('ana cannot take ben’s job by submitting a run that names its id: Flink refuses it, the record stays his', async () => {
+  it('ana cannot take ben’s job with a run that names its id, even from a program that swallows Flink’s refusal', async () => {
     const jars = (await viaProxy('/jars', ANA)).body.files as { id: string }[]
-    const claim = await viaProxy(
-      `/jars/${jars[0]!.id}/run`,
-      ANA,
-      'POST',
-      JSON.stringify({ jobId: jobs.ben, programArgsList: ['--name', 'ana-claim'] }),
-    )
-    expect(claim.status).toBeGreaterThanOrEqual(400)
+    const claim = (args: string[]) =>
+      viaProxy(
+        `/jars/${jars[0]!.id}/run`,
+        ANA,
+        'POST',
+        JSON.stringify({ jobId: jobs.ben, programArgsList: ['--name', 'ana-claim', ...args] }),
+      )
+    // Flink refuses the duplicate id.
+    expect((await claim([])).status).toBeGreaterThanOrEqual(400)
+    // A main() that catches the refusal is answered 200 with the id it asked for: not a job it started.
+    const swallowed = await claim(['--swallow-failure'])
+    expect(swallowed).toMatchObject({ status: 200, body: { jobid: jobs.ben } })
+    expect(
+      proxy.logs.some((line) => /is not one it started/.test(String(line.msg)) && line.jobId === jobs.ben),
+    ).toBe(true)
     const lines = readFileSync(join(dir, 'owners.jsonl'), 'utf8')
       .split('\n')
       .filter((line) => line.includes(jobs.ben))

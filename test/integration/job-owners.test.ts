@@ -115,6 +115,39 @@ describe('a job submitted through flink-guard', () => {
     expect((await cancel(proxy, 'ana', fromBefore.id)).code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
   })
 
+  it('a view grant does not allow a GET that acts (a flame graph samples the TaskManagers)', async () => {
+    const flameGraphs = { effect: 'allow', path: '/jobs/:jobid/vertices/:vertexid/flamegraph' }
+    const proxy = await guarded(ownersFile, { ...SCOPE, authz: { ...SCOPE.authz, rules: [flameGraphs] } })
+    const bens = await submit(proxy, 'ben')
+    const fraud = [...standin.jobs.values()].find((job) => job.name === 'Fraud Detection')!
+    const vertex = 'e'.repeat(32)
+    expect((await call(proxy, 'ben', 'GET', `/jobs/${fraud.id}/vertices/${vertex}/flamegraph`)).code).toBe(
+      'FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE',
+    )
+    expect((await call(proxy, 'ben', 'GET', `/jobs/${bens}/vertices/${vertex}/flamegraph`)).code).not.toBe(
+      'FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE',
+    )
+  })
+
+  it('is not recorded for an anonymous caller: nobody is "anonymous"’s owner', async () => {
+    const file = join(dir, 'anonymous.jsonl')
+    const proxy = await guarded(file, {
+      auth: { anonymous: { roles: ['devs'] } },
+      authz: { roles: { devs: 'deployer' }, jobScope: { grants: [{ roles: ['devs'], ownJobs: true }] } },
+    })
+    const run = await request(`${proxy.proxyUrl}/jars/c0ffee_etl.jar/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(run.statusCode).toBe(200)
+    const job = ((await run.body.json()) as { jobid: string }).jobid
+    expect(readFileSync(file, 'utf8')).toBe('')
+    expect(
+      (await request(`${proxy.proxyUrl}/jobs/${job}`, { method: 'PATCH' })).headers['x-flink-guard-error'],
+    ).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
+  })
+
   it('without a view grant, lists only the jobs one submitted', async () => {
     const proxy = await guarded(ownersFile, {
       ...SCOPE,
@@ -184,8 +217,10 @@ describe('the record of who submitted what', () => {
       errors: [expect.stringMatching(/^Who submitted the job could not be read/)],
     })
     expect(stateOf(fraud.id)).toBe('RUNNING')
-    // What this proxy recorded itself is still known.
-    expect((await cancel(proxy, 'ana', anas)).status).toBe(202)
+    // Every lookup reads the file to its end (another worker's later record would win): the owner's own
+    // cancel waits for the file too.
+    expect((await cancel(proxy, 'ana', anas)).code).toBe('FG_ERR_JOB_OWNERS_UNAVAILABLE')
+    expect(stateOf(anas)).toBe('RUNNING')
   })
 
   it('with garbage lines in the file: the good records are read, the rest skipped and logged', async () => {

@@ -81,6 +81,28 @@ describe('the job owners file', () => {
     await Promise.all([a.close(), b.close()])
   })
 
+  it("reads another process's later record of a job it knows (a resubmitted id): the last record wins everywhere", async () => {
+    const path = fresh()
+    const { logger } = memoryLogger()
+    const [a, b] = [await openFileOwners(path, logger), await openFileOwners(path, logger)]
+    await a.record('default', JOB, 'ana')
+    expect(await b.ownersOf('default', [JOB])).toEqual(new Map([[JOB, 'ana']]))
+    await a.record('default', JOB, 'ben')
+    expect(await b.ownersOf('default', [JOB])).toEqual(new Map([[JOB, 'ben']]))
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('keeps a record written after a writer that died mid-line readable by everyone', async () => {
+    const path = fresh()
+    const { logger } = memoryLogger()
+    const writer = await openFileOwners(path, logger)
+    appendFileSync(path, record('default', OTHER, 'dead').slice(0, 30))
+    await writer.record('default', JOB, 'ana')
+    const reader = await openFileOwners(path, logger)
+    expect(await reader.ownersOf('default', [JOB, OTHER])).toEqual(new Map([[JOB, 'ana']]))
+    await Promise.all([writer.close(), reader.close()])
+  })
+
   it('skips lines that are not records, and leaves a line still being written for later', async () => {
     const path = fresh()
     writeFileSync(path, `garbage\n{"cluster":"default"}\n${record('default', JOB, 'ana')}`)

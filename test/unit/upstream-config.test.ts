@@ -56,6 +56,13 @@ describe('clusters in the config', () => {
     )
   })
 
+  it("refuses a cluster named as the top-level upstream or YARN: they would share its label and job owners' records", () => {
+    expect(problemsOf({ clusters: [cluster('default'), cluster('yarn'), cluster('defaults')] })).toEqual([
+      '"clusters[0].name" "default" is reserved (the top-level upstream is "default", YARN is "yarn")',
+      '"clusters[1].name" "yarn" is reserved (the top-level upstream is "default", YARN is "yarn")',
+    ])
+  })
+
   it('keeps the top-level roles for a cluster that sets none', () => {
     const { config } = validateConfig(
       { ...AUTH, authz: { roles: { x: 'viewer' } }, clusters: [cluster('a')] },
