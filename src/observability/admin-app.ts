@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify'
-import { replyWithError } from '../error-reply.js'
-import { ERROR_CODE_HEADER, ERRORS, FlinkGuardError } from '../errors.js'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { FlinkGuardError } from '../errors.js'
+import { adminAppBase, notReady } from './admin-base.js'
 import type { CheckResult } from './health.js'
 import type { Logger } from './logger.js'
 import type { ProxyMetrics } from './metrics.js'
@@ -28,16 +28,7 @@ export async function buildAdminApp(
   /** Asked on every /readyz/clusters/<name>: the clusters of the current config. */
   clusterChecksNow: () => Readonly<Record<string, () => Promise<CheckResult>>> = () => ({}),
 ): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
-  })
-  app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
-  app.setNotFoundHandler((request, reply) =>
-    replyWithError(new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND'), request, reply),
-  )
-
-  app.get('/healthz', async () => ({ status: 'alive' }))
+  const app = adminAppBase(logger)
 
   if (metrics !== null) {
     app.get('/metrics', async (_request, reply) =>
@@ -58,16 +49,7 @@ export async function buildAdminApp(
         ? { status: 'ready', checks: report }
         : { status: 'ready', checks: report, warnings: failing.map(reason) }
     }
-    const reasons = failed.map(reason)
-    // Not Flink's client path (probes and people read it), so the checks stay in the body beside the code.
-    return reply
-      .code(503)
-      .header(ERROR_CODE_HEADER, 'FG_ERR_ADMIN_NOT_READY')
-      .send({
-        errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${reasons.join('; ')}`],
-        code: 'FG_ERR_ADMIN_NOT_READY',
-        checks: report,
-      })
+    return notReady(reply, failed.map(reason), { checks: report })
   }
   app.get('/readyz', (_request, reply) => readiness(reply, false))
   app.get('/readyz/strict', (_request, reply) => readiness(reply, true))
@@ -82,13 +64,7 @@ export async function buildAdminApp(
     if (check === undefined) throw new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND')
     const result = await check()
     if (result.ok) return { status: 'ready', cluster: request.params.name }
-    return reply
-      .code(503)
-      .header(ERROR_CODE_HEADER, 'FG_ERR_ADMIN_NOT_READY')
-      .send({
-        errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${result.reason ?? 'failed'}`],
-        code: 'FG_ERR_ADMIN_NOT_READY',
-      })
+    return notReady(reply, [result.reason ?? 'failed'])
   })
 
   return app

@@ -1,7 +1,7 @@
-import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { AggregatorRegistry, type Registry } from 'prom-client'
-import { replyWithError } from '../error-reply.js'
-import { ERROR_CODE_HEADER, ERRORS, FlinkGuardError } from '../errors.js'
+import { FlinkGuardError } from '../errors.js'
+import { adminAppBase, notReady } from '../observability/admin-base.js'
 import type { Logger } from '../observability/logger.js'
 
 /** A worker's answer to a readiness probe, or why there is none. */
@@ -23,16 +23,7 @@ export interface ProcessGroup {
  * replaced leaves its Service for that moment instead of failing a share of the requests.
  */
 export async function buildPrimaryAdminApp(group: ProcessGroup, logger: Logger): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
-  })
-  app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply))
-  app.setNotFoundHandler((request, reply) =>
-    replyWithError(new FlinkGuardError('FG_ERR_ADMIN_NOT_FOUND'), request, reply),
-  )
-
-  app.get('/healthz', async () => ({ status: 'alive' }))
+  const app = adminAppBase(logger)
 
   if (group.metricsEnabled) {
     app.get('/metrics', async (_request, reply) => {
@@ -55,14 +46,7 @@ export async function buildPrimaryAdminApp(group: ProcessGroup, logger: Logger):
     const reasons = failing.map(([slot, answer]) =>
       'missing' in answer ? `worker ${slot}: ${answer.missing}` : `worker ${slot}: not ready`,
     )
-    return reply
-      .code(503)
-      .header(ERROR_CODE_HEADER, 'FG_ERR_ADMIN_NOT_READY')
-      .send({
-        errors: [`${ERRORS.FG_ERR_ADMIN_NOT_READY.message}: ${reasons.join('; ')}`],
-        code: 'FG_ERR_ADMIN_NOT_READY',
-        workers: bodies(workers),
-      })
+    return notReady(reply, reasons, { workers: bodies(workers) })
   }
   app.get('/readyz', (_request, reply) => probe('/readyz', reply))
   app.get('/readyz/strict', (_request, reply) => probe('/readyz/strict', reply))
