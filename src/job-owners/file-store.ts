@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs'
 import { constants } from 'node:fs'
 import { type FileHandle, open, stat } from 'node:fs/promises'
 import type { Logger } from '../observability/logger.js'
@@ -24,24 +25,44 @@ export async function openFileOwners(path: string, logger: Logger): Promise<JobO
   let readUpTo = 0
   let inode = (await handle.stat()).ino
 
-  /** Reads what was appended since the last read; a file that shrank or was replaced is read again whole. */
-  async function readTail(): Promise<void> {
-    const now = await stat(path)
+  const reopen = async (why: string) => {
+    logger.warn({ path }, `jobOwners.file ${why}: reading it again (it holds every record)`)
+    const next = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
+    await handle.close()
+    handle = next
+    inode = (await handle.stat()).ino
+    owners.clear()
+    readUpTo = 0
+  }
+  /** The handle is the file at `path` again: one deleted is created anew (empty: nobody owns anything). */
+  async function followPath(): Promise<number> {
+    let now: Stats
+    try {
+      now = await stat(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await reopen('was deleted')
+      return 0
+    }
     if (now.ino !== inode) {
-      logger.warn({ path }, 'jobOwners.file was replaced: reading it again (records known so far are kept)')
-      const next = await open(path, constants.O_RDWR | constants.O_APPEND)
-      await handle.close()
-      handle = next
-      inode = now.ino
-      readUpTo = 0
-    } else if (now.size < readUpTo) {
-      logger.warn({ path }, 'jobOwners.file shrank: reading it again (records known so far are kept)')
+      await reopen('was replaced')
+      return (await handle.stat()).size
+    }
+    if (now.size < readUpTo) {
+      logger.warn({ path }, 'jobOwners.file shrank: reading it again (it holds every record)')
+      owners.clear()
       readUpTo = 0
     }
+    return now.size
+  }
+
+  /** Reads what was appended since the last read; a file that shrank or was replaced is read again whole. */
+  async function readTail(): Promise<void> {
+    const size = await followPath()
     let bad = 0
     let pending = Buffer.alloc(0)
-    while (readUpTo + pending.length < now.size) {
-      const chunk = Buffer.alloc(Math.min(READ_CHUNK_BYTES, now.size - readUpTo - pending.length))
+    while (readUpTo + pending.length < size) {
+      const chunk = Buffer.alloc(Math.min(READ_CHUNK_BYTES, size - readUpTo - pending.length))
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, readUpTo + pending.length)
       if (bytesRead === 0) break
       pending = Buffer.concat([pending, chunk.subarray(0, bytesRead)])
@@ -71,6 +92,8 @@ export async function openFileOwners(path: string, logger: Logger): Promise<JobO
   return {
     record: (cluster, job, subject) =>
       serially(async () => {
+        // Never into a file no longer at `path` (deleted, replaced): its records would be lost at a restart.
+        await followPath()
         const record: OwnerRecord = { cluster, job, subject, at: new Date().toISOString() }
         // A line of its own even after a writer that died mid-line: the leading newline ends that one.
         const line = Buffer.from(`\n${JSON.stringify(record)}\n`)

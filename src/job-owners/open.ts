@@ -5,8 +5,22 @@ import { openFileOwners } from './file-store.js'
 import type { JobOwners } from './job-owners.js'
 import { openRedisOwners } from './redis-store.js'
 
+/** A store that does not answer in this time (a disk that hangs) fails the request that waits: a 503, not a hang. */
+const OPERATION_TIMEOUT_MS = 5_000
+
+export function bounded<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the job owners' store did not answer within ${OPERATION_TIMEOUT_MS} ms`)),
+      OPERATION_TIMEOUT_MS,
+    )
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
+
 /**
- * The store `jobOwners` names, every failure of it counted; null when submitters are not recorded. Rejects
+ * The store `jobOwners` names, each operation bounded in time and every failure counted; null when submitters are not recorded. Rejects
  * when the file cannot be opened (flink-guard does not start without the records it was told to keep).
  */
 export async function openJobOwners(
@@ -20,7 +34,7 @@ export async function openJobOwners(
   const store =
     jobOwners.store === 'redis' ? openRedisOwners(redis!) : await openFileOwners(jobOwners.file!, logger)
   const counted = <T>(op: 'record' | 'lookup', work: Promise<T>) =>
-    work.catch((err: unknown) => {
+    bounded(work).catch((err: unknown) => {
       metrics?.recordJobOwnerError(op)
       throw err
     })

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { catalogOf, type JobList, MIN_REFETCH_MS } from '../job-scope/catalog.js'
+import { catalogOf, type JobList } from '../job-scope/catalog.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,9 +39,11 @@ function idIn(action: string, answer: Record<string, unknown>): unknown {
 }
 
 /**
- * Step 4c (app.ts): before a submission is forwarded, the ids Flink knows now, fresh. An answer naming one of
- * them did not start it: a client chooses its job's id (a run's `jobId`, a job graph's), and a program's
- * `main()` can swallow Flink's refusal of a duplicate and still be answered with that id.
+ * Step 4c (app.ts): before a submission is forwarded, the ids Flink knows now, from a list fetched after the
+ * request arrived. An answer naming one of them did not start it: a client chooses its job's id (a run's
+ * `jobId`, a job graph's), and a program's `main()` can swallow Flink's refusal of a duplicate and still be
+ * answered with that id. (A `main()` that waits for an id it can predict to appear is not caught: a deployer
+ * runs code in the JobManager, docs/job-scope.md "Limits".)
  */
 export function submissionStage(scope: FastifyInstance): void {
   scope.decorateRequest('jobsBeforeSubmission', null)
@@ -49,7 +51,7 @@ export function submissionStage(scope: FastifyInstance): void {
     if (request.pipeline.jobOwners === null || request.forwardAuthCheck || request.upstream === null) return
     if (!SUBMISSIONS.has(`${request.method} ${request.authz?.route?.template}`)) return
     try {
-      request.jobsBeforeSubmission = await catalogOf(request.upstream.forwarder.pool).jobs(0)
+      request.jobsBeforeSubmission = await catalogOf(request.upstream.forwarder.pool).fresh()
     } catch (err) {
       // The submission goes on (Flink decides it); without the list its job cannot be proven new.
       request.log.warn({ err }, "Flink's job list could not be read before a submission")
@@ -93,9 +95,10 @@ export async function recordSubmitter(
   }
 }
 
+/** Flink lists the job now: from a list fetched after its answer arrived. */
 async function startedNow(request: FastifyRequest, job: string): Promise<boolean> {
   try {
-    return (await catalogOf(request.upstream!.forwarder.pool).job(job, MIN_REFETCH_MS)) !== null
+    return (await catalogOf(request.upstream!.forwarder.pool).fresh()).has(job)
   } catch {
     return false
   }

@@ -27,6 +27,8 @@ export interface JobCatalog {
   jobs(maxAgeMs: number): Promise<JobList>
   /** The job of this id (lower-case hex) from a list at most `maxAgeMs` old, or null when Flink does not know it. */
   job(id: string, maxAgeMs: number): Promise<CatalogJob | null>
+  /** A list whose fetch began after this call (none joined that began before it, no failure reused). */
+  fresh(): Promise<JobList>
 }
 
 export const MIN_REFETCH_MS = 250
@@ -52,8 +54,10 @@ export function createCatalog(fetchList: () => Promise<JobList>): JobCatalog {
   // A failed fetch is answered with its error for MIN_REFETCH_MS: a Flink that errors is not asked per request.
   let failure: { readonly at: number; readonly error: unknown } | null = null
   let inFlight: Promise<JobList> | null = null
+  let inFlightSince = 0
   const refetch = (): Promise<JobList> => {
     if (failure !== null && Date.now() - failure.at < MIN_REFETCH_MS) return Promise.reject(failure.error)
+    if (inFlight === null) inFlightSince = performance.now()
     inFlight ??= fetchList()
       .then(
         (fresh) => {
@@ -84,6 +88,13 @@ export function createCatalog(fetchList: () => Promise<JobList>): JobCatalog {
       const wait = fetchedAt + MIN_REFETCH_MS - Date.now()
       if (wait > 0) await sleep(wait)
       return (await refetch()).get(id) ?? null
+    },
+    async fresh() {
+      const asked = performance.now()
+      // A fetch under way that began before this call may not have seen what happened since: wait it out.
+      while (inFlight !== null && inFlightSince < asked) await inFlight.catch(() => {})
+      failure = null
+      return refetch()
     },
   }
 }

@@ -66,6 +66,8 @@ export function compileJobScope(config: JobScopeConfig | undefined): JobScopePol
     cacheMs: config.cacheMs,
     scopeOf(identity: Identity): CallerScope {
       const held = grants.filter((grant) => grant.holds(identity))
+      // Every anonymous caller is one subject: none of them owns what any submitted.
+      const anonymous = identity.method === 'anonymous'
       const usable = (use: JobUse) => (use === 'view' ? held : held.filter((grant) => grant.operates))
       return {
         coversEveryJob: (use) => usable(use).some((grant) => grant.everyName),
@@ -74,7 +76,7 @@ export function compileJobScope(config: JobScopeConfig | undefined): JobScopePol
             (grant) =>
               grant.ids.has(job.id) ||
               grant.names.some((name) => name.test(job.name)) ||
-              (grant.ownJobs && owner !== null && owner === identity.subject),
+              (grant.ownJobs && owner !== null && owner === identity.subject && !anonymous),
           ),
         readsOwners: held.some((grant) => grant.ownJobs),
         description: held.length === 0 ? 'no jobs' : `jobs ${held.map((grant) => grant.text).join('; ')}`,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
@@ -203,24 +203,32 @@ describe('the record of who submitted what', () => {
     expect((await cancel(proxy, 'ana', job)).code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
   })
 
-  it('that cannot be read (the file deleted) answers 503 for what depends on it, never a guess', async () => {
+  it('deleted, is created again, empty: nobody owns what it held (never a guess), and new records go to it', async () => {
     const file = join(dir, 'deleted.jsonl')
     const proxy = await guarded(file)
     const anas = await submit(proxy, 'ana')
     rmSync(file)
-    // A job this proxy has no record of: only the file could say whose it is, and it cannot be read.
-    const fraud = [...standin.jobs.values()].find((job) => job.name === 'Fraud Detection')!
-    const refused = await cancel(proxy, 'ben', fraud.id)
-    expect(refused.status).toBe(503)
-    expect(refused.code).toBe('FG_ERR_JOB_OWNERS_UNAVAILABLE')
-    expect(refused.body).toEqual({
-      errors: [expect.stringMatching(/^Who submitted the job could not be read/)],
-    })
-    expect(stateOf(fraud.id)).toBe('RUNNING')
-    // Every lookup reads the file to its end (another worker's later record would win): the owner's own
-    // cancel waits for the file too.
-    expect((await cancel(proxy, 'ana', anas)).code).toBe('FG_ERR_JOB_OWNERS_UNAVAILABLE')
+    expect((await cancel(proxy, 'ana', anas)).code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
     expect(stateOf(anas)).toBe('RUNNING')
+    expect(proxy.logs.some((line) => /jobOwners.file was deleted/.test(String(line.msg)))).toBe(true)
+    const bens = await submit(proxy, 'ben')
+    expect(readFileSync(file, 'utf8')).toContain(`"job":"${bens}","subject":"ben"`)
+    expect((await cancel(proxy, 'ben', bens)).status).toBe(202)
+  })
+
+  it('edited to drop a record (replaced): the running proxy forgets that owner too', async () => {
+    const file = join(dir, 'edited.jsonl')
+    const proxy = await guarded(file)
+    const anas = await submit(proxy, 'ana')
+    const bens = await submit(proxy, 'ben')
+    const kept = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => !line.includes(anas))
+      .join('\n')
+    writeFileSync(`${file}.new`, kept)
+    renameSync(`${file}.new`, file)
+    expect((await cancel(proxy, 'ana', anas)).code).toBe('FG_ERR_AUTHZ_JOB_OUT_OF_SCOPE')
+    expect((await cancel(proxy, 'ben', bens)).status).toBe(202)
   })
 
   it('with garbage lines in the file: the good records are read, the rest skipped and logged', async () => {

@@ -1,9 +1,10 @@
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { openFileOwners } from '../../src/job-owners/file-store.js'
+import { bounded } from '../../src/job-owners/open.js'
 import { submittedJobOf } from '../../src/job-owners/record-submitter.js'
 import { createLogger } from '../../src/observability/logger.js'
 
@@ -121,23 +122,30 @@ describe('the job owners file', () => {
     await owners.close()
   })
 
-  it('reads a replaced file again, keeping what it knew, and writes to the new one', async () => {
+  it('reads a replaced file again as the whole truth (an admin revoked a record), and writes to the new one', async () => {
     const path = fresh()
     const { logger, lines } = memoryLogger()
     const owners = await openFileOwners(path, logger)
     await owners.record('default', JOB, 'ana')
     writeFileSync(`${path}.new`, record('default', OTHER, 'ben'))
     renameSync(`${path}.new`, path)
-    expect(await owners.ownersOf('default', [JOB, OTHER])).toEqual(
-      new Map([
-        [JOB, 'ana'],
-        [OTHER, 'ben'],
-      ]),
-    )
+    expect(await owners.ownersOf('default', [JOB, OTHER])).toEqual(new Map([[OTHER, 'ben']]))
     expect(lines).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/replaced/) }))
     await owners.record('default', 'c'.repeat(32), 'cy')
     expect(readFileSync(path, 'utf8')).toContain('"subject":"cy"')
     await owners.close()
+  })
+
+  it('writes a record into the file at its path, not a deleted one: created again', async () => {
+    const path = fresh()
+    const owners = await openFileOwners(path, memoryLogger().logger)
+    await owners.record('default', JOB, 'ana')
+    rmSync(path)
+    await owners.record('default', OTHER, 'ben')
+    expect(readFileSync(path, 'utf8')).toContain(`"job":"${OTHER}","subject":"ben"`)
+    const again = await openFileOwners(path, memoryLogger().logger)
+    expect(await again.ownersOf('default', [JOB, OTHER])).toEqual(new Map([[OTHER, 'ben']]))
+    await Promise.all([owners.close(), again.close()])
   })
 
   it('refuses to open in a directory that does not exist, naming the path', async () => {
@@ -153,5 +161,20 @@ describe('the job owners file', () => {
     // What was not written is not believed either.
     expect(await owners.ownersOf('default', [JOB])).toEqual(new Map())
     await owners.close()
+  })
+})
+
+describe("the job owners' store, bounded", () => {
+  it('fails an operation that does not answer in 5 s (a disk that hangs) instead of holding the request', async () => {
+    vi.useFakeTimers()
+    try {
+      const hung = bounded(new Promise<never>(() => {}))
+      const outcome = expect(hung).rejects.toThrow("the job owners' store did not answer within 5000 ms")
+      await vi.advanceTimersByTimeAsync(5_000)
+      await outcome
+      await expect(bounded(Promise.resolve('answered'))).resolves.toBe('answered')
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

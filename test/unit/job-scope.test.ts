@@ -93,6 +93,12 @@ describe('grants of the jobs one submitted, and to view', () => {
     expect(ana.covers(job('etl'), 'operate', 'ana ')).toBe(false)
   })
 
+  it('never give an anonymous caller a job recorded for the subject "anonymous"', () => {
+    const anonymous: Identity = { subject: 'anonymous', roles: ['devs'], method: 'anonymous', claims: {} }
+    expect(policy.scopeOf(anonymous).covers(job('etl'), 'operate', 'anonymous')).toBe(false)
+    expect(policy.scopeOf(who('anonymous', ['devs'])).covers(job('etl'), 'operate', 'anonymous')).toBe(true)
+  })
+
   it('let a view grant see every job and act on none', () => {
     const guest = policy.scopeOf(who('gus', []))
     expect(guest.readsOwners).toBe(false)
@@ -125,6 +131,21 @@ describe("Flink's job list", () => {
       expect(() => parseJobList(text)).toThrow(/job list.*cannot be used/)
     },
   )
+
+  it('gives a fresh list only from a fetch that began after it was asked for', async () => {
+    let fetches = 0
+    const catalog = createCatalog(async () => {
+      const mine = ++fetches
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      return parseJobList(`{"jobs":[{"jid":"${String(mine).repeat(32)}","name":"n","state":"RUNNING"}]}`)
+    })
+    const older = catalog.jobs(0)
+    const fresh = catalog.fresh()
+    expect([...(await older).keys()]).toEqual(['1'.repeat(32)])
+    // The fetch under way when fresh() was called is not its answer: a second one is.
+    expect([...(await fresh).keys()]).toEqual(['2'.repeat(32)])
+    expect(fetches).toBe(2)
+  })
 
   it('is fetched once for callers who ask at the same time, and not kept when the fetch fails', async () => {
     let fetches = 0
