@@ -7,14 +7,21 @@
  *
  *   npm run bench:resumption -- [--duration 5] [--connections 4]
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateCertificates } from '../src/tls/gen-certs.js'
 import { renderChart } from './chart.js'
 import { nginxArgs } from './nginx.js'
+import {
+  benchCertificates,
+  LOAD_CORE,
+  PinnedProcesses,
+  PROXY_CORE,
+  STORE_PASSWORD,
+  waitFor,
+} from './processes.js'
 import { runWrk } from './wrk.js'
 
 const { values: args } = parseArgs({
@@ -22,48 +29,14 @@ const { values: args } = parseArgs({
 })
 const DURATION_SEC = Number(args.duration)
 const CONNECTIONS = Number(args.connections)
-/** As bench/run.ts: the server under test on core 0, load and stand-in on core 1. */
-const PROXY_CORE = '0'
-const LOAD_CORE = '1'
-const PASSWORD = 'changeit'
+const PASSWORD = STORE_PASSWORD
 
 const work = mkdtempSync(join(tmpdir(), 'fg-resumption-'))
-const children: ChildProcess[] = []
-process.on('exit', () => {
-  for (const child of children) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL')
-    } catch {}
-  }
-})
-const start = (command: string, argv: string[], core: string) => {
-  const child = spawn('taskset', ['-c', core, command, ...argv], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    detached: true,
-  })
-  children.push(child)
-  return child
-}
+const processes = new PinnedProcesses()
+const start = (command: string, argv: string[], core: string) =>
+  processes.start(command, argv, core, 'ignore')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function waitFor(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
-    try {
-      if ((await fetch(url)).status < 500) return
-    } catch {}
-    await sleep(100)
-  }
-  throw new Error(`${url} did not come up`)
-}
-
-const certs = join(work, 'certs')
-generateCertificates({
-  dir: certs,
-  dns: ['localhost'],
-  ips: ['127.0.0.1'],
-  password: PASSWORD,
-  clientName: 'bench',
-  validityDays: 2,
-})
+const certs = benchCertificates(work)
 
 // The JSSE client, compiled once.
 const classes = join(work, 'classes')

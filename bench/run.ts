@@ -8,7 +8,7 @@
  * --baseline runs every flink-guard case a second time from another build, interleaved with this one, so a
  * change to the hot path is measured before and after under the same conditions.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -16,10 +16,10 @@ import { parseArgs } from 'node:util'
 import { hashSync } from '@node-rs/bcrypt'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import ts from 'typescript'
-import { Agent, fetch, type RequestInit } from 'undici'
-import { generateCertificates } from '../src/tls/gen-certs.js'
+import { Agent } from 'undici'
 import { renderChart } from './chart.js'
 import { forwardAuthLocations, nginxArgs } from './nginx.js'
+import { benchCertificates, LOAD_CORE, PinnedProcesses, PROXY_CORE, waitFor } from './processes.js'
 import { type CaseResult, median, runWrk, type WrkRun } from './wrk.js'
 
 const { values: args } = parseArgs({
@@ -35,59 +35,17 @@ const { values: args } = parseArgs({
 const DURATION_SEC = Number(args.duration)
 const RUNS = Number(args.runs)
 const CONNECTIONS = Number(args.connections)
-/** The proxy under test gets core 0; wrk, the stand-in and helpers share core 1 (bench/README.md). */
-const PROXY_CORE = '0'
-const LOAD_CORE = '1'
 const PATH = '/config'
 
 const work = mkdtempSync(join(tmpdir(), 'fg-bench-'))
-const children: ChildProcess[] = []
-// Each child leads its own process group, so nginx's workers and npx's grandchildren go with it.
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, signal)
-  } catch {}
-}
-const stopAll = () => {
-  for (const child of children) signalGroup(child, 'SIGKILL')
-}
-process.on('exit', stopAll)
-process.on('SIGINT', () => process.exit(130))
-
-function start(command: string, argv: string[], core: string): ChildProcess {
-  const child = spawn('taskset', ['-c', core, command, ...argv], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  })
-  children.push(child)
-  return child
-}
-
-async function waitFor(url: string, init: RequestInit = {}): Promise<void> {
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url, init)
-      if (response.status < 500) return
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`${url} did not come up`)
-}
+const processes = new PinnedProcesses()
+const start = processes.start.bind(processes)
 
 let nextPort = 19_100
 const port = () => nextPort++
 
 // Shared material: certificates, a signing key and a token, an htpasswd user at bcrypt cost 10.
-const certs = join(work, 'certs')
-generateCertificates({
-  dir: certs,
-  dns: ['localhost'],
-  ips: ['127.0.0.1'],
-  password: 'changeit',
-  clientName: 'bench',
-  validityDays: 2,
-})
+const certs = benchCertificates(work)
 const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
 const jwksFile = join(work, 'jwks.json')
 writeFileSync(
@@ -135,17 +93,6 @@ function alive(pid: number): boolean {
   } catch {
     return false
   }
-}
-
-/** Stops a server started for one run and waits for it to exit (a profiled one writes its profile then). */
-async function stop(server: ChildProcess): Promise<void> {
-  children.splice(children.indexOf(server), 1)
-  if (server.exitCode !== null || server.signalCode !== null) return
-  const exited = new Promise((resolve) => server.once('exit', resolve))
-  signalGroup(server, 'SIGTERM')
-  const timer = setTimeout(() => signalGroup(server, 'SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
 }
 
 const JWT_AUTHZ = `auth: { jwt: { issuer: https://idp.bench, audience: flink, keyFiles: [${jwksFile}], algorithms: [ES256] } }\nauthz: { roles: { ops: operator } }\n`
@@ -371,7 +318,7 @@ for (let run = 0; run < RUNS; run++) {
     })
     if (fresh !== null) {
       if (!alive(fresh.pid!)) throw new Error(`${benchCase.name}: the server died during the run`)
-      await stop(fresh)
+      await processes.stop(fresh)
     }
     runs.get(benchCase.name)!.push(result)
     console.error(
@@ -409,5 +356,5 @@ writeFileSync(
 )
 writeFileSync(`bench/results/${stamp}.svg`, renderChart(results, reference?.name ?? null))
 console.log(`\nwrote bench/results/${stamp}.json and .svg`)
-stopAll()
+processes.stopAll()
 process.exit(0)
