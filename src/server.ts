@@ -16,7 +16,7 @@ import { type Budgets, LOCAL_BUDGETS } from './ratelimit/budgets.js'
 import { createRedisBudgets } from './ratelimit/redis-budgets.js'
 import { startTlsReload, type TlsReloader } from './tls/reload.js'
 import { loadServerTls, pinsOf } from './tls/server-tls.js'
-import { SessionTickets } from './tls/session-tickets.js'
+import { SessionTickets, TicketKeyRing } from './tls/session-tickets.js'
 
 /** How often a draining server closes connections that went idle after their last response. */
 const IDLE_SWEEP_MS = 50
@@ -52,6 +52,8 @@ export interface ServerOptions {
   readonly budgets?: Budgets
   /** A worker of a process group (src/workers/): its number, a label on its metrics; its admin app does not listen. */
   readonly worker?: number
+  /** The TLS ticket keys, when another process keeps them (a worker's primary); absent: this process rotates its own. */
+  readonly ticketKeys?: TicketKeyRing
 }
 
 /** Starts the proxy and admin listeners from a validated config: the process-independent core of `serve`. */
@@ -93,14 +95,18 @@ export async function startServer(
           onHandshake: (resumed: boolean) => metrics.recordHandshake(resumed),
         }),
   })
+  // A worker seals and opens tickets with its primary's keys; a process on its own rotates its own.
+  const ticketKeys =
+    tlsConfig === undefined
+      ? null
+      : (options.ticketKeys ?? TicketKeyRing.rotating(tlsConfig.sessionLifetimeSec))
   const tickets =
     tlsConfig === undefined
       ? null
-      : new SessionTickets(
-          proxy.server as HttpsServer,
-          tlsConfig.sessionTickets,
-          tlsConfig.sessionLifetimeSec,
-        )
+      : new SessionTickets(proxy.server as HttpsServer, tlsConfig.sessionTickets, ticketKeys!)
+  const closeTicketKeys = () => {
+    if (options.ticketKeys === undefined) ticketKeys?.close()
+  }
   const reloader: TlsReloader | null =
     tls === null
       ? null
@@ -140,7 +146,7 @@ export async function startServer(
     if (options.worker === undefined) await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
-    tickets?.close()
+    closeTicketKeys()
     await Promise.allSettled([proxy.close(), admin.close(), pipelines.close(), closeShared()])
     // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
@@ -172,7 +178,7 @@ export async function startServer(
     await pipelines.close(!inTime)
     await closeShared()
     reloader?.close()
-    tickets?.close()
+    closeTicketKeys()
     return inTime
   }
 

@@ -9,6 +9,7 @@ import { VERSION } from '../version.js'
 import { workerCount } from '../workers/count.js'
 import { runPrimary } from '../workers/primary.js'
 import { budgetsThroughPrimary } from '../workers/shared-budgets.js'
+import { ticketKeysThroughPrimary } from '../workers/shared-ticket-keys.js'
 import { answerPrimary, connectToPrimary, workerNumber } from '../workers/worker.js'
 import { configPath, parseOptions } from './args.js'
 import { onReloadSignal, onShutdownSignal } from './lifecycle.js'
@@ -71,11 +72,18 @@ export async function serve(argv: string[]): Promise<number> {
   return untilSignalled(server, file, config.shutdown.graceMs)
 }
 
-/** One worker of a process group: the same server, its budgets and admin answers through the primary. */
+/** One worker of a process group: the same server, its budgets, TLS ticket keys and admin answers through the primary. */
 async function serveAsWorker(config: Config, file: string, logger: Logger, worker: number) {
   const primary = connectToPrimary()
-  const server = await startServer(config, logger, { worker, budgets: budgetsThroughPrimary(primary) })
-  answerPrimary(primary, server)
+  const tickets = await ticketKeysThroughPrimary(config, primary)
+  // The primary may hand on rotated keys as soon as this worker listens.
+  primary.answerWith(tickets.handlers)
+  const server = await startServer(config, logger, {
+    worker,
+    budgets: budgetsThroughPrimary(primary),
+    ...(tickets.ring === undefined ? {} : { ticketKeys: tickets.ring }),
+  })
+  answerPrimary(primary, server, tickets.handlers)
   // The primary is gone (killed, crashed): a worker without it has no budgets to ask, so it drains and exits.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
   server.proxy.log.info({ proxy: server.proxyUrl }, 'worker started')

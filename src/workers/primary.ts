@@ -9,6 +9,7 @@ import { VERSION } from '../version.js'
 import { Peer } from './peer.js'
 import { buildPrimaryAdminApp, type WorkerAnswer } from './primary-admin.js'
 import { budgetHandlers } from './shared-budgets.js'
+import { ticketKeyHandlers } from './shared-ticket-keys.js'
 import { WORKER_ENV } from './worker.js'
 
 /** More deaths than this within the window is a crash loop: the group stops (exit 1) for its supervisor to act. */
@@ -26,11 +27,18 @@ interface Slot {
 /**
  * The primary of a process group (`workers` > 1): it forks the workers, which share the proxy listener
  * (node:cluster hands connections out round-robin), runs the admin listener for the whole group, keeps the
- * group's brute-force budgets, forwards SIGHUP to every worker, drains them all on SIGTERM or SIGINT and
+ * group's brute-force budgets and TLS ticket keys, forwards SIGHUP to every worker, drains them all on SIGTERM or SIGINT and
  * replaces one that dies, within a crash-loop bound. Resolves with the exit code when the group is done.
  */
 export async function runPrimary(config: Readonly<Config>, logger: Logger, workers: number): Promise<number> {
   const budgets = budgetHandlers(config)
+  const slots = new Map<number, Slot>()
+  const ticketKeys = ticketKeyHandlers(
+    config,
+    () => [...slots.values()].filter((slot) => slot.listening).map((slot) => slot.peer),
+    logger,
+  )
+  const handlers = { ...budgets.handlers, ...ticketKeys.handlers }
   const registry = new Registry()
   const alive = new Gauge({
     name: 'flink_guard_workers',
@@ -42,7 +50,6 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger, worke
     help: 'Workers that died (exit code or signal) and were replaced by a new one',
     registers: [registry],
   })
-  const slots = new Map<number, Slot>()
   const deaths: number[] = []
   let started = false
   let stopping = false
@@ -71,7 +78,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger, worke
 
   const fork = (number: number) => {
     const worker = cluster.fork({ [WORKER_ENV]: String(number) })
-    const peer = new Peer((message) => worker.send(message), budgets.handlers)
+    const peer = new Peer((message) => worker.send(message), handlers)
     const slot: Slot = { worker, peer, listening: false }
     slots.set(number, slot)
     worker.on('message', (message) => peer.receive(message))
@@ -179,6 +186,7 @@ export async function runPrimary(config: Readonly<Config>, logger: Logger, worke
     logger.info({ signal, graceMs: config.shutdown.graceMs }, 'shutting down: draining every worker')
     const [inTime] = await Promise.all([stopAll(), admin.close()])
     await budgets.close()
+    ticketKeys.close()
     logger.info(
       { drained: inTime },
       inTime ? 'stopped' : 'stopped after killing workers past the grace period',

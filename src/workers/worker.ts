@@ -1,5 +1,5 @@
 import type { RunningServer } from '../server.js'
-import { Peer } from './peer.js'
+import { type Handlers, Peer } from './peer.js'
 
 /** The environment variable that tells a forked worker its number (1..workers). */
 export const WORKER_ENV = 'FLINK_GUARD_WORKER'
@@ -20,10 +20,11 @@ export function connectToPrimary(): Peer {
 
 /**
  * What a worker answers its primary: its readiness (its own admin app, asked in-process: it does not listen) and
- * its metrics as JSON, which the primary aggregates into the one scrape.
+ * its metrics as JSON, which the primary aggregates into the one scrape; and `others` (the ticket keys).
  */
-export function answerPrimary(primary: Peer, server: RunningServer): void {
+export function answerPrimary(primary: Peer, server: RunningServer, others: Handlers = {}): void {
   primary.answerWith({
+    ...others,
     admin: async (args: { url: string }) => {
       // Only the probes: the primary asks nothing else, and nothing else should be reachable this way.
       if (!args.url.startsWith('/readyz')) throw new Error(`not a readiness probe: ${args.url}`)

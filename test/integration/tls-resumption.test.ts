@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:https'
 import { connect } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Standin, startStandin } from '../../src/standin/server.js'
-import { SessionTickets } from '../../src/tls/session-tickets.js'
+import { SessionTickets, TicketKeyRing } from '../../src/tls/session-tickets.js'
 import { startProxy, type TestProxy } from './support/proxy.js'
+import { reconnect } from './support/reconnect.js'
 import { fixture, KEYSTORE_PASSWORD, readFixture } from './support/tls-client.js'
 
 /**
@@ -11,61 +12,6 @@ import { fixture, KEYSTORE_PASSWORD, readFixture } from './support/tls-client.js
  * previous connection received and nothing older, since Java's client uses a TLS 1.3 ticket only once. Both
  * ends are asked whether each handshake resumed: the client's socket and the proxy's handshake counter.
  */
-
-type Version = 'TLSv1.2' | 'TLSv1.3'
-interface Connection {
-  readonly reused: boolean
-  /** Sessions the server handed this connection (TLS 1.3: one per NewSessionTicket). */
-  readonly sessions: number
-  readonly ticket: boolean
-  readonly status: string
-}
-
-/** `count` connections in a row, each offering only the last session the one before it received. */
-async function reconnect(port: number, version: Version, count: number): Promise<Connection[]> {
-  const connections: Connection[] = []
-  let offer: Buffer | undefined
-  for (let index = 0; index < count; index++) {
-    const received: Buffer[] = []
-    const connection = await new Promise<Connection>((resolve, reject) => {
-      let reused = false
-      let ticket = false
-      let answer = ''
-      const socket = connect(
-        {
-          host: '127.0.0.1',
-          port,
-          servername: 'localhost',
-          ca: readFixture('ca.pem'),
-          minVersion: version,
-          maxVersion: version,
-          ...(offer === undefined ? {} : { session: offer }),
-        },
-        () => {
-          reused = socket.isSessionReused()
-          socket.write('GET /config HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
-        },
-      )
-      socket.on('session', (session: Buffer) => received.push(session))
-      socket.on('data', (chunk: Buffer) => {
-        answer += chunk.toString('latin1')
-      })
-      socket.on('end', () => {
-        ticket = socket.getTLSTicket() !== undefined
-      })
-      socket.on('error', reject)
-      socket.setTimeout(5_000, () => socket.destroy(new Error('no answer in 5 s')))
-      socket.on('close', () =>
-        resolve({ reused, sessions: received.length, ticket, status: answer.slice(0, 12) }),
-      )
-    })
-    connections.push(connection)
-    // TLS 1.3: the newest ticket or nothing (Java uses each once). TLS 1.2: a resumed session stays the client's
-    // session (Node's client emits no 'session' for it, and JSSE keeps it cached), so it is offered again.
-    offer = received.at(-1) ?? (version === 'TLSv1.2' ? offer : undefined)
-  }
-  return connections
-}
 
 let standin: Standin
 const running: TestProxy[] = []
@@ -141,19 +87,22 @@ describe('tls.sessionTickets: false', () => {
 })
 
 describe('ticket keys', () => {
-  const servers: { server: Server; tickets: SessionTickets }[] = []
+  const servers: { server: Server; tickets: TicketKeyRing }[] = []
   afterEach(async () => {
     for (const { server, tickets } of servers.splice(0)) {
       tickets.close()
       await new Promise((resolve) => server.close(resolve))
     }
   })
-  async function ticketServer(): Promise<{ server: Server; tickets: SessionTickets }> {
+  /** A server sealing tickets with `tickets`: a ring of its own unless given one. */
+  async function ticketServer(
+    tickets = TicketKeyRing.rotating(300),
+  ): Promise<{ server: Server; tickets: TicketKeyRing }> {
     const server = createServer(
       { key: readFixture('rest.signed.pem'), cert: readFixture('rest.signed.pem') },
       (_request, response) => response.end('ok'),
     )
-    const tickets = new SessionTickets(server, true, 300)
+    new SessionTickets(server, true, tickets)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     servers.push({ server, tickets })
     return { server, tickets }
@@ -194,6 +143,28 @@ describe('ticket keys', () => {
     expect((await once(port, first.session)).reused).toBe(true)
     tickets.rotate()
     expect((await once(port, first.session)).reused).toBe(false)
+  })
+
+  it("opens a ticket sealed by another process holding the same ring (a process group's workers), across a rotation", async () => {
+    const primary = TicketKeyRing.rotating(300)
+    const a = await ticketServer(TicketKeyRing.fromWire(primary.wire()))
+    const b = await ticketServer(TicketKeyRing.fromWire(primary.wire()))
+    const fromA = await once(portOf(a.server))
+    const onB = await once(portOf(b.server), fromA.session)
+    expect(onB.reused).toBe(true)
+    // The primary rotates and hands the ring on: b's ticket, sealed under the old key, still opens on a.
+    primary.rotate()
+    a.tickets.replace(primary.wire())
+    b.tickets.replace(primary.wire())
+    expect((await once(portOf(a.server), onB.session)).reused).toBe(true)
+    primary.close()
+  })
+
+  it('refuses a ring that is not one (a key of the wrong length)', () => {
+    const wire = TicketKeyRing.rotating(300).wire()
+    expect(() =>
+      TicketKeyRing.fromWire({ ...wire, current: [wire.current[0], 'AAAA', wire.current[2]] }),
+    ).toThrow('not a ticket key')
   })
 
   it('refuses a ticket sealed by another process (random keys of its own)', async () => {

@@ -12,6 +12,8 @@ import {
   startServe,
   stopServe,
 } from './support/process-group.js'
+import { reconnect } from './support/reconnect.js'
+import { fixture, KEYSTORE_PASSWORD } from './support/tls-client.js'
 
 /**
  * `workers: 2` as users run it: the built CLI forks two workers that share the listener, and every request
@@ -183,6 +185,29 @@ describe('the process group', () => {
       await stopServe(group)
     }
   })
+
+  it.each(['TLSv1.3', 'TLSv1.2'] as const)(
+    'resumes %s on every reconnect, whichever worker takes it: one ticket key ring for the group',
+    async (version) => {
+      const tls = `tls: { keystore: "${fixture('rest.signed.keystore')}", keystorePassword: ${KEYSTORE_PASSWORD} }\n`
+      const group = await startServe(
+        groupConfig(tls).replace('auth:\n', 'auth:\n  anonymous: { roles: [viewers] }\n'),
+      )
+      try {
+        const port = Number(new URL(group.proxyUrl).port)
+        const connections = await reconnect(port, version, 8)
+        expect(connections.map((connection) => connection.status)).toEqual(Array(8).fill('HTTP/1.1 200'))
+        expect(connections.map((connection) => connection.reused)).toEqual([false, ...Array(7).fill(true)])
+        // node:cluster handed the connections to both workers, and each resumed what the other had sealed.
+        const resumed = await perWorker(group.adminUrl, 'flink_guard_tls_handshakes_total', {
+          resumed: 'true',
+        })
+        expect(Object.values(resumed).filter((count) => count > 0)).toHaveLength(2)
+      } finally {
+        await stopServe(group)
+      }
+    },
+  )
 
   it('refuses a worker count that is not a positive number or auto', async () => {
     for (const value of ['0', '-1', '1.5', 'many']) {
