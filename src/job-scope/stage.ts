@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { changesState } from '../auth/cross-site.js'
 import { readFlinkQuery } from '../authz/flink-query.js'
 import { ERRORS, FlinkGuardError } from '../errors.js'
-import { isAudited } from '../observability/audit.js'
 import type { ProxyMetrics } from '../observability/metrics.js'
-import { catalogOf, type JobCatalog } from './catalog.js'
+import { catalogOf, JOB_ID, type JobCatalog } from './catalog.js'
 import { isListTemplate, type ListTemplate } from './lists.js'
 import { coveredIds, type OwnerLookup, ownerLookupFor } from './owner-lookup.js'
 import type { CallerScope, JobUse } from './scope.js'
@@ -19,9 +19,6 @@ declare module 'fastify' {
     } | null
   }
 }
-
-const JOB_ID = /^[0-9a-fA-F]{32}$/
-const READS = new Set(['GET', 'HEAD'])
 
 /**
  * The job-scope stage (app.ts step 4b), after authorization: the preset has allowed the action, and here the
@@ -61,10 +58,9 @@ async function judge(request: FastifyRequest): Promise<void> {
     request.jobList = { template, scope: caller, catalog, owners }
     return
   }
-  // A view grant lets one read a job: a control, submit or cluster action, a GET that acts (a flame graph's
-  // sampling), or any write operates on it.
-  const use: JobUse =
-    isAudited(route?.category) || route?.actingGet === true || !READS.has(request.method) ? 'operate' : 'view'
+  // A view grant lets one read a job; what changes state or runs user code (any write, an acting GET such as
+  // yarn-cancel or a flame graph's sampling) operates on it, as the cross-site rule reads it.
+  const use: JobUse = changesState(request.method, request.canonical!.matchPath) ? 'operate' : 'view'
   // Cluster data sets (2.x) are produced by jobs and deleted for all of them: only for a caller with every job.
   if (template?.startsWith('/datasets') === true && !caller.coversEveryJob(use))
     throw outOfScope('data sets belong to every job on the cluster', caller)

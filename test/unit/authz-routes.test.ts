@@ -160,6 +160,14 @@ describe('the Flink route table', () => {
     expect(STATIC_UI_ROUTE.actingGet).toBe(false)
   })
 
+  it('flags every GET of a control, submit or cluster route as acting (a job scope view grant never allows one)', () => {
+    const actions = FLINK_ROUTES.filter(
+      (route) => route.method === 'GET' && ['CTRL', 'SUBMIT', 'CLUSTER'].includes(route.category),
+    )
+    expect(actions.length).toBeGreaterThan(0)
+    for (const route of actions) expect(route.actingGet, key(route)).toBe(true)
+  })
+
   it("never sets a row's lowest preset below what its category needs", () => {
     for (const route of [...FLINK_ROUTES, STATIC_UI_ROUTE]) {
       expect(presetRank(route.minPreset), key(route)).toBeGreaterThanOrEqual(
