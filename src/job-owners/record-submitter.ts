@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { catalogOf, type JobList } from '../job-scope/catalog.js'
+import { catalogOf, JOB_ID, type JobList } from '../job-scope/catalog.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,33 +10,27 @@ declare module 'fastify' {
   }
 }
 
-const JOB_ID = /^[0-9a-fA-F]{32}$/
-/** The submissions whose answers name the job they started (see idIn). */
-const SUBMISSIONS = new Set(['POST /jars/:jarid/run', 'POST /jobs', 'POST /jars/:jarid/run-application'])
-
 /**
- * The job a submission's answer says Flink started: `POST /jars/:jarid/run` answers `{jobid}`, `POST /jobs`
- * (the CLI's `flink run`) `{jobUrl: "/jobs/<id>"}`, 2.x's `run-application` `{applicationid}` (job scope
- * judges an application by its id). Null for any other action or answer.
+ * The submissions whose answers name the job they started, and where: `POST /jars/:jarid/run` answers
+ * `{jobid}`, `POST /jobs` (the CLI's `flink run`) `{jobUrl: "/jobs/<id>"}`, 2.x's `run-application`
+ * `{applicationid}` (job scope judges an application by its id).
  */
+const SUBMITTED_ID: Readonly<Record<string, (answer: Record<string, unknown>) => unknown>> = {
+  'POST /jars/:jarid/run': (answer) => answer.jobid,
+  'POST /jobs': (answer) =>
+    typeof answer.jobUrl === 'string' ? /^\/jobs\/([^/]*)$/.exec(answer.jobUrl)?.[1] : null,
+  'POST /jars/:jarid/run-application': (answer) => answer.applicationid,
+}
+
+/** The job a submission's answer says Flink started; null for any other action or answer. */
 export function submittedJobOf(action: string, body: unknown): string | null {
-  if (body === null || typeof body !== 'object') return null
-  const id = idIn(action, body as Record<string, unknown>)
+  const read = Object.hasOwn(SUBMITTED_ID, action) ? SUBMITTED_ID[action] : undefined
+  if (read === undefined || body === null || typeof body !== 'object') return null
+  const id = read(body as Record<string, unknown>)
   return typeof id === 'string' && JOB_ID.test(id) ? id.toLowerCase() : null
 }
 
-function idIn(action: string, answer: Record<string, unknown>): unknown {
-  switch (action) {
-    case 'POST /jars/:jarid/run':
-      return answer.jobid
-    case 'POST /jobs':
-      return typeof answer.jobUrl === 'string' ? /^\/jobs\/([^/]*)$/.exec(answer.jobUrl)?.[1] : null
-    case 'POST /jars/:jarid/run-application':
-      return answer.applicationid
-    default:
-      return null
-  }
-}
+const actionOf = (request: FastifyRequest) => `${request.method} ${request.authz?.route?.template}`
 
 /**
  * Step 4c (app.ts): before a submission is forwarded, the ids Flink knows now, from a list fetched after the
@@ -49,7 +43,7 @@ export function submissionStage(scope: FastifyInstance): void {
   scope.decorateRequest('jobsBeforeSubmission', null)
   scope.addHook('onRequest', async (request) => {
     if (request.pipeline.jobOwners === null || request.forwardAuthCheck || request.upstream === null) return
-    if (!SUBMISSIONS.has(`${request.method} ${request.authz?.route?.template}`)) return
+    if (!Object.hasOwn(SUBMITTED_ID, actionOf(request))) return
     try {
       request.jobsBeforeSubmission = await catalogOf(request.upstream.forwarder.pool).fresh()
     } catch (err) {
@@ -73,7 +67,7 @@ export async function recordSubmitter(
 ): Promise<void> {
   const owners = request.pipeline.jobOwners
   if (owners === null || request.upstream === null || reply.statusCode >= 300) return
-  const job = submittedJobOf(`${request.method} ${request.authz?.route?.template}`, body)
+  const job = submittedJobOf(actionOf(request), body)
   if (job === null || request.identity?.method === 'anonymous') return
   request.submitterRecorded = false
   const before = request.jobsBeforeSubmission

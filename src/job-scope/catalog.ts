@@ -32,6 +32,8 @@ export interface JobCatalog {
 }
 
 export const MIN_REFETCH_MS = 250
+/** A Flink job id as Flink writes it (lower-case hex) or a client may (either case). */
+export const JOB_ID = /^[0-9a-fA-F]{32}$/
 /** A job list past this is not read (a dispatcher keeping tens of thousands of finished jobs): refused, not guessed. */
 const MAX_LIST_BYTES = 32 * 1024 * 1024
 const OVERVIEW_PATH = '/jobs/overview'
