@@ -95,18 +95,19 @@ export async function startServer(
           onHandshake: (resumed: boolean) => metrics.recordHandshake(resumed),
         }),
   })
-  // A worker seals and opens tickets with its primary's keys; a process on its own rotates its own.
-  const ticketKeys =
-    tlsConfig === undefined
+  // A worker seals and opens tickets with its primary's keys; a process on its own rotates (and closes) its own.
+  const ownTicketKeys =
+    tlsConfig === undefined || options.ticketKeys !== undefined
       ? null
-      : (options.ticketKeys ?? TicketKeyRing.rotating(tlsConfig.sessionLifetimeSec))
+      : TicketKeyRing.rotating(tlsConfig.sessionLifetimeSec)
   const tickets =
     tlsConfig === undefined
       ? null
-      : new SessionTickets(proxy.server as HttpsServer, tlsConfig.sessionTickets, ticketKeys!)
-  const closeTicketKeys = () => {
-    if (options.ticketKeys === undefined) ticketKeys?.close()
-  }
+      : new SessionTickets(
+          proxy.server as HttpsServer,
+          tlsConfig.sessionTickets,
+          (options.ticketKeys ?? ownTicketKeys)!,
+        )
   const reloader: TlsReloader | null =
     tls === null
       ? null
@@ -146,7 +147,7 @@ export async function startServer(
     if (options.worker === undefined) await admin.listen({ host: config.admin.host, port: config.admin.port })
   } catch (err) {
     reloader?.close()
-    closeTicketKeys()
+    ownTicketKeys?.close()
     await Promise.allSettled([proxy.close(), admin.close(), pipelines.close(), closeShared()])
     // Node's message names the code already: "listen EADDRINUSE: address already in use 127.0.0.1:8443".
     throw new FlinkGuardError('FG_ERR_LISTEN_FAILED', {
@@ -178,7 +179,7 @@ export async function startServer(
     await pipelines.close(!inTime)
     await closeShared()
     reloader?.close()
-    closeTicketKeys()
+    ownTicketKeys?.close()
     return inTime
   }
 

@@ -14,9 +14,10 @@ const READ_CHUNK_BYTES = 1024 * 1024
  * disk before its submitter learns the job's id. (Appends are not atomic on NFS: replicas share Redis.)
  */
 export async function openFileOwners(path: string, logger: Logger): Promise<JobOwners> {
+  const openAtPath = () => open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
   let handle: FileHandle
   try {
-    handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
+    handle = await openAtPath()
   } catch (err) {
     throw new Error(`jobOwners.file ${path} cannot be opened: ${(err as Error).message}`, { cause: err })
   }
@@ -27,7 +28,7 @@ export async function openFileOwners(path: string, logger: Logger): Promise<JobO
 
   const reopen = async (why: string) => {
     logger.warn({ path }, `jobOwners.file ${why}: reading it again (it holds every record)`)
-    const next = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600)
+    const next = await openAtPath()
     await handle.close()
     handle = next
     inode = (await handle.stat()).ino
