@@ -7,13 +7,14 @@
  *   npm run bench:upload [-- --gib 1 --runs 3]
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { startStandin } from '../src/standin/server.js'
 import { generateCertificates } from '../src/tls/gen-certs.js'
 import { writeMultipartJar } from '../test/integration/support/multipart-file.js'
+import { renderPanels } from './chart.js'
 import { nginxArgs } from './nginx.js'
 
 const run = promisify(execFile)
@@ -126,9 +127,19 @@ try {
 
 console.log(`Generating a ${values.gib} GiB multipart jar body…`)
 const body = await writeMultipartJar(bytes)
-const rows: string[] = []
+interface UploadRow {
+  readonly run: number
+  readonly name: string
+  readonly seconds: number
+  readonly direct: number
+  /** The proxy's memory in MiB: resident before the upload, and its peak during it. */
+  readonly rssBeforeMiB?: number
+  readonly peakRssMiB?: number
+}
+const DIRECT = 'direct to the stand-in (HTTP)'
+const rows: UploadRow[] = []
 try {
-  for (let i = 1; i <= runs; i++) {
+  for (let run = 1; run <= runs; run++) {
     const direct = await curlUpload(standin.url, body.path, body.boundary)
     for (const proxy of proxies) {
       // The peak is reset first (clear_refs 5), so it is this upload's, not the start-up's or an earlier one's.
@@ -136,12 +147,16 @@ try {
       const before = memoryKiB(proxy.pid, 'VmRSS')
       const seconds = await curlUpload(proxy.url, body.path, body.boundary)
       const peak = memoryKiB(proxy.pid, 'VmHWM')
-      rows.push(
-        `| ${i} | ${proxy.name} | ${seconds.toFixed(2)} | ${(seconds / direct).toFixed(2)} | ` +
-          `${(before / 1024).toFixed(1)} | ${(peak / 1024).toFixed(1)} | ${((peak - before) / 1024).toFixed(1)} |`,
-      )
+      rows.push({
+        run,
+        name: proxy.name,
+        seconds,
+        direct,
+        rssBeforeMiB: before / 1024,
+        peakRssMiB: peak / 1024,
+      })
     }
-    rows.push(`| ${i} | direct to the stand-in (HTTP) | ${direct.toFixed(2)} | 1.00 | | | |`)
+    rows.push({ run, name: DIRECT, seconds: direct, direct })
     for (const upload of standin.record.uploads) rmSync(upload.serverPath, { force: true })
     const corrupted = standin.record.uploads.filter((upload) => upload.sha256 !== body.jarSha256)
     if (corrupted.length > 0) throw new Error(`${corrupted.length} uploads arrived with another sha256`)
@@ -159,4 +174,32 @@ console.log(
 console.log('Every upload arrived with the sha256 it was sent with.\n')
 console.log('| run | path | seconds | × direct | RSS before MiB | peak RSS MiB | growth MiB |')
 console.log('|---|---|---|---|---|---|---|')
-for (const row of rows) console.log(row)
+const mib = (value: number | undefined) => value?.toFixed(1) ?? ''
+for (const row of rows) {
+  const growth = row.peakRssMiB === undefined ? undefined : row.peakRssMiB - row.rssBeforeMiB!
+  console.log(
+    `| ${row.run} | ${row.name} | ${row.seconds.toFixed(2)} | ${(row.seconds / row.direct).toFixed(2)} | ` +
+      `${mib(row.rssBeforeMiB)} | ${mib(row.peakRssMiB)} | ${mib(growth)} |`,
+  )
+}
+// Each path's median throughput over the runs, for the chart (bench:chart draws it beside the other benchmarks).
+const throughput = [...new Set(rows.map((row) => row.name))].map((name) => {
+  const seconds = rows
+    .filter((row) => row.name === name)
+    .map((row) => row.seconds)
+    .sort((a, b) => a - b)
+  return { name, mibPerSec: bytes / 1024 ** 2 / seconds[Math.floor(seconds.length / 2)]! }
+})
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+mkdirSync('bench/results', { recursive: true })
+writeFileSync(
+  `bench/results/upload-${stamp}.json`,
+  `${JSON.stringify({ gib: Number(values.gib), runs, node: process.version, throughput, rows }, null, 2)}\n`,
+)
+writeFileSync(
+  `bench/results/upload-${stamp}.svg`,
+  renderPanels(`${values.gib} GiB jar upload over TLS (median MiB/s of ${runs})`, [
+    { title: '', unit: 'MiB/s', bars: throughput.map(({ name, mibPerSec }) => ({ name, value: mibPerSec })) },
+  ]),
+)
+console.log(`\nwrote bench/results/upload-${stamp}.json and .svg`)
