@@ -3,7 +3,7 @@
  * stand-in for a bounded time, sampling the proxy's RSS, heap, open file descriptors and event-loop delay
  * (its own /metrics) and the clients' unexpected answers. Measures; asserts nothing.
  *
- *   npm run soak -- [--minutes 10] [--sample-sec 5] [--sidecar]
+ *   npm run soak -- [--minutes 10] [--sample-sec 5] [--sidecar] [--node-flag <flag>]...
  *
  * Traffic: dashboard-like polling (10 keep-alive clients, a cached Basic login, 4 routes a second each),
  * CLI-like calls on a new connection each, small jar uploads followed by their deletion, denials (a viewer
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     minutes: { type: 'string', default: '10' },
     'sample-sec': { type: 'string', default: '5' },
     sidecar: { type: 'boolean', default: false },
+    // Flags for the proxy's node, e.g. --node-flag=--min-semi-space-size=16 to hold V8's young generation.
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 })
 const DURATION_MS = Number(args.minutes) * 60_000
@@ -75,7 +77,15 @@ writeFileSync(
 if (args.sidecar) setGlobalDispatcher(new Agent({ connect: { ca: pem('ca.pem') } }))
 const proxy: ChildProcess = spawn(
   process.execPath,
-  ['dist/main.js', 'serve', '--config', join(work, 'flink-guard.yaml'), '--log-level', 'warn'],
+  [
+    ...args['node-flag'],
+    'dist/main.js',
+    'serve',
+    '--config',
+    join(work, 'flink-guard.yaml'),
+    '--log-level',
+    'warn',
+  ],
   { stdio: ['ignore', 'ignore', 'inherit'] },
 )
 process.on('exit', () => proxy.kill('SIGKILL'))
@@ -241,6 +251,17 @@ interface Sample {
   atSec: number
   rssMb: number
   heapMb: number
+  /** Where the RSS is: V8's committed heap (and its young generation), memory outside it, the kernel's split. */
+  heapTotalMb: number
+  newSpaceMb: number
+  /**
+   * RSS without V8's young generation, which V8 grows and shrinks with the allocation rate (4 to 33.6 MB here),
+   * so two samples of RSS differ by up to ~30 MB with nothing kept: what stays is this.
+   */
+  rssLessYoungMb: number
+  externalMb: number
+  anonMb: number
+  fileMb: number
   fds: number
   eventLoopP99Ms: number
   requests: number
@@ -248,8 +269,15 @@ interface Sample {
   pollP99Ms: number
 }
 const samples: Sample[] = []
-const metric = (text: string, name: string) =>
-  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1])
+const metric = (text: string, name: string, labels = '(?:\\{[^}]*\\})?') =>
+  Number(new RegExp(`^${name}${labels} (\\S+)$`, 'm').exec(text)?.[1])
+const mb = (bytes: number) => Math.round(bytes / 1e5) / 10
+/** The proxy's anonymous and file-backed resident memory, from the kernel (kB in smaps_rollup). */
+const residentSplit = () => {
+  const text = readFileSync(`/proc/${proxy.pid}/smaps_rollup`, 'utf8')
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1]) * 1024
+  return { anonMb: mb(kb('Anonymous')), fileMb: mb(kb('Rss') - kb('Anonymous')) }
+}
 const loadAtStart = Math.round(loadavg()[0]! * 100) / 100
 const started = Date.now()
 const cpuAtStart = cpuSecondsOf(proxy.pid!)
@@ -257,10 +285,17 @@ while (Date.now() - started < DURATION_MS) {
   await sleep(SAMPLE_MS)
   const text = await (await request(`http://127.0.0.1:${ADMIN_PORT}/metrics`)).body.text()
   const window = latencies.splice(0).sort((a, b) => a - b)
+  const rss = metric(text, 'process_resident_memory_bytes')
+  const newSpace = metric(text, 'nodejs_heap_space_size_total_bytes', '\\{space="new"\\}')
   samples.push({
     atSec: Math.round((Date.now() - started) / 1000),
-    rssMb: Math.round(metric(text, 'process_resident_memory_bytes') / 1e5) / 10,
-    heapMb: Math.round(metric(text, 'nodejs_heap_size_used_bytes') / 1e5) / 10,
+    rssMb: mb(rss),
+    heapMb: mb(metric(text, 'nodejs_heap_size_used_bytes')),
+    heapTotalMb: mb(metric(text, 'nodejs_heap_size_total_bytes')),
+    newSpaceMb: mb(newSpace),
+    rssLessYoungMb: mb(rss - newSpace),
+    externalMb: mb(metric(text, 'nodejs_external_memory_bytes')),
+    ...residentSplit(),
     fds: metric(text, 'process_open_fds'),
     eventLoopP99Ms: Math.round(metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1e4) / 10,
     requests: counts.requests,
@@ -302,6 +337,12 @@ const report = {
   rss: drift('rssMb'),
   fds: drift('fds'),
   heap: drift('heapMb'),
+  heapTotal: drift('heapTotalMb'),
+  rssLessYoung: drift('rssLessYoungMb'),
+  newSpace: drift('newSpaceMb'),
+  external: drift('externalMb'),
+  anonymous: drift('anonMb'),
+  fileBacked: drift('fileMb'),
   eventLoopP99Ms: drift('eventLoopP99Ms'),
   pollP99Ms: drift('pollP99Ms'),
   samples,
@@ -322,10 +363,12 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** Four small line charts over time: RSS, heap, open fds, event-loop delay p99. */
+/** Small line charts over time: RSS and its young generation, heap, open fds, event-loop delay p99. */
 function chart(points: readonly Sample[]): string {
   const series: [keyof Sample, string][] = [
     ['rssMb', 'RSS (MB)'],
+    ['newSpaceMb', "V8's young generation (MB)"],
+    ['rssLessYoungMb', 'RSS without the young generation (MB)'],
     ['heapMb', 'heap used (MB)'],
     ['fds', 'open fds'],
     ['eventLoopP99Ms', 'event-loop delay p99 (ms)'],
