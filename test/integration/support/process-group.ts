@@ -89,3 +89,11 @@ export async function perWorker(adminUrl: string, name: string, where: Record<st
   }
   return byWorker
 }
+
+/** The workers (their `worker` labels, sorted) that counted a metric's samples matching `where` above zero. */
+export async function workersCounting(adminUrl: string, name: string, where: Record<string, string> = {}) {
+  const byWorker = await perWorker(adminUrl, name, where)
+  return Object.keys(byWorker)
+    .filter((worker) => byWorker[worker]! > 0)
+    .sort()
+}
